@@ -1,0 +1,79 @@
+# Two commands do all set-up on a fresh machine: `make book` and `make test`.
+# Both create the virtual environment .venv and install requirements.txt when needed.
+.PHONY: help venv book book-student test lint unit build-check nbval browser robust bench serve clean clean-all
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JB     := $(BIN)/jupyter-book
+HTML   := _build/html
+PORT   ?= 8000
+MATHJAX_VERSION := 3.2.2
+MATHJAX := _static/mathjax/tex-chtml.js
+
+help:
+	@echo "make book     build the HTML book, every chapter executed (sets up .venv if needed)"
+	@echo "make test     lint, unit tests, strict build, nbval, browser tests"
+	@echo "make serve    serve the built book on http://localhost:$(PORT)"
+	@echo "make robust   re-run every chapter under GRADBOOK_SEED=1..4"
+	@echo "make bench    time and measure every chapter and the whole cold build"
+	@echo "make book-student  build without exercise solutions (for instructors)"
+
+# The environment: one install of the pinned requirements, redone when they change.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# MathJax 3 ships with the site, so math renders without any network at reading time.
+$(MATHJAX):
+	rm -rf _build/npm && mkdir -p _build/npm _static/mathjax
+	cd _build/npm && npm install --silent --no-save --no-package-lock --no-audit --no-fund mathjax@$(MATHJAX_VERSION) >/dev/null
+	cp -r _build/npm/node_modules/mathjax/es5/. _static/mathjax/
+
+book: $(STAMP) $(MATHJAX)
+	$(JB) build . --builder html
+
+# The same build, strict: warnings are errors and every reference must resolve.
+build-check: $(STAMP) $(MATHJAX)
+	$(JB) build . --builder html --warningiserror --nitpick --keep-going
+
+book-student: $(STAMP) $(MATHJAX)
+	$(JB) build . --builder html --path-output _build/student --config _config.yml \
+	  $(if $(wildcard _build/student),,) && true
+	@echo "(see README: student build)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check code tests benchmarks
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest tests/test_notebooks.py -q
+
+browser: $(STAMP)
+	$(BIN)/python -m pytest tests/test_browser.py -q
+
+test: lint unit build-check nbval browser
+
+robust: $(STAMP)
+	$(BIN)/python benchmarks/execute.py --robust
+
+bench: $(STAMP) $(MATHJAX)
+	$(BIN)/python benchmarks/execute.py --bench
+
+serve: book
+	@echo "Serving $(HTML) on http://localhost:$(PORT) (Ctrl-C stops)"
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory $(HTML)
+
+clean:
+	rm -rf _build
+
+clean-all: clean
+	rm -rf $(VENV) _static/mathjax

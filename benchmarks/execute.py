@@ -1,0 +1,171 @@
+"""Execute the book's chapters in fresh kernels: benchmark them, or re-run them under other seeds.
+
+    python benchmarks/execute.py book/ch01_backprop_is_a_product.md   # run one chapter, report errors
+    python benchmarks/execute.py --robust                             # every chapter, GRADBOOK_SEED=1..4
+    python benchmarks/execute.py --bench                              # timings -> benchmarks/results.json
+
+Each chapter runs in a subprocess of this script that starts its own kernel, so the
+time includes kernel start-up (a cold run) and the subprocess can read the kernel's
+peak memory from the operating system once the kernel has exited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results.json"
+TABLE = ROOT / "benchmarks" / "results.md"
+BUDGET_SECONDS = 30.0
+BUDGET_MB = 1024.0
+ROBUST_SEEDS = (1, 2, 3, 4)
+
+
+def chapters() -> list[Path]:
+    """The chapters named in _toc.yml that contain code cells, in book order."""
+    import re
+
+    toc = (ROOT / "_toc.yml").read_text()
+    files = re.findall(r"file:\s*(\S+)", toc)
+    paths = [ROOT / f"{f}.md" for f in files]
+    return [p for p in paths if p.exists() and "{code-cell}" in p.read_text()]
+
+
+def run_one(path: Path, timeout: int = 600) -> dict:
+    """Execute one chapter in a fresh kernel (in this process); return time, memory and errors."""
+    import jupytext
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = jupytext.read(path)
+    start = time.perf_counter()
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    error = None
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        error = str(exc)[-3000:]
+    seconds = time.perf_counter() - start
+    # ru_maxrss of the children: the kernel, which has exited by now (kilobytes on Linux).
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    return {"chapter": path.stem, "seconds": round(seconds, 2), "peak_mb": round(peak_mb, 1),
+            "error": error}
+
+
+def run_isolated(path: Path, seed: int | None = None) -> dict:
+    """Run :func:`run_one` in a subprocess, so peak memory is this chapter's alone."""
+    env = dict(os.environ)
+    if seed is not None:
+        env["GRADBOOK_SEED"] = str(seed)
+    out = subprocess.run([sys.executable, __file__, "--json", str(path)], env=env,
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0 or not out.stdout.strip():
+        return {"chapter": path.stem, "seconds": None, "peak_mb": None,
+                "error": (out.stderr or out.stdout)[-3000:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def robust() -> int:
+    failures = 0
+    for seed in ROBUST_SEEDS:
+        for path in chapters():
+            r = run_isolated(path, seed)
+            status = "ok" if r["error"] is None else "FAILED"
+            print(f"GRADBOOK_SEED={seed} {path.stem}: {status} ({r['seconds']} s)", flush=True)
+            if r["error"] is not None:
+                failures += 1
+                print(r["error"], flush=True)
+    n = len(ROBUST_SEEDS) * len(chapters())
+    print(f"robust: {n - failures} passed, {failures} failed")
+    return 1 if failures else 0
+
+
+def cold_build_seconds() -> float:
+    """Time a whole build of the book from scratch, with an empty execution cache."""
+    out_dir = Path(tempfile.mkdtemp(prefix="gradbook-cold-"))
+    jb = Path(sys.executable).with_name("jupyter-book")
+    start = time.perf_counter()
+    try:
+        subprocess.run([str(jb), "build", str(ROOT), "--builder", "html", "--path-output",
+                        str(out_dir)], check=True, capture_output=True, text=True)
+    finally:
+        seconds = time.perf_counter() - start
+        shutil.rmtree(out_dir, ignore_errors=True)
+    return round(seconds, 1)
+
+
+def bench() -> int:
+    rows = [run_isolated(path) for path in chapters()]
+    for r in rows:
+        if r["error"] is not None:
+            print(f"{r['chapter']} failed:\n{r['error']}")
+            return 1
+    build = cold_build_seconds()
+    result = {
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "budget": {"seconds_per_chapter": BUDGET_SECONDS, "mb_per_chapter": BUDGET_MB},
+        "chapters": [{k: r[k] for k in ("chapter", "seconds", "peak_mb")} for r in rows],
+        "cold_build_seconds": build,
+    }
+    extra = bench_extras()
+    if extra:
+        result["extras"] = extra
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    lines = ["| chapter | cold execution (s) | peak memory (MB) | within budget |",
+             "| --- | ---: | ---: | --- |"]
+    for r in rows:
+        ok = r["seconds"] < BUDGET_SECONDS and r["peak_mb"] < BUDGET_MB
+        lines.append(f"| {r['chapter']} | {r['seconds']:.1f} | {r['peak_mb']:.0f} | {'yes' if ok else 'NO'} |")
+    lines.append(f"| whole book, cold build | {build:.1f} | | |")
+    TABLE.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+def bench_extras() -> dict:
+    """Room for package-level benchmarks that later chapters add (none yet)."""
+    return {}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("chapter", nargs="*", type=Path, help="chapter .md files to execute")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--robust", action="store_true", help="run every chapter under seeds 1..4")
+    group.add_argument("--bench", action="store_true", help="benchmark every chapter and the build")
+    group.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.robust:
+        return robust()
+    if args.bench:
+        return bench()
+    if args.json:
+        print(json.dumps(run_one(args.chapter[0])))
+        return 0
+    if not args.chapter:
+        parser.error("name a chapter, or use --robust or --bench")
+    status = 0
+    for path in args.chapter:
+        r = run_isolated(path)
+        print(f"{path.stem}: {'ok' if r['error'] is None else 'FAILED'} in {r['seconds']} s, "
+              f"peak {r['peak_mb']} MB")
+        if r["error"] is not None:
+            print(r["error"])
+            status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

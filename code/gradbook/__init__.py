@@ -1,0 +1,47 @@
+"""gradbook: the shared package of the executable textbook on vanishing and exploding gradients.
+
+Import it as ``import gradbook as gb``. Each module holds one idea:
+
+* :mod:`gradbook.seeding` - ``set_seed`` (honours ``GRADBOOK_SEED``)
+* :mod:`gradbook.data` - the digits with one fixed split; synthetic Gaussian inputs
+* :mod:`gradbook.activations` - activations, their derivatives and bounds
+* :mod:`gradbook.models` - ``mlp`` and ``initialise`` with explicit init schemes
+* :mod:`gradbook.probes` - per-layer gradient norms, Nielsen's statistic, activation statistics
+* :mod:`gradbook.backprop` - chapter 1's hand-written backpropagation
+* :mod:`gradbook.plotting` - the book's figure style
+* :mod:`gradbook.checks` - checks for the coding exercises
+"""
+
+from . import checks
+from .activations import (
+    ACTIVATIONS,
+    activation_module,
+    gain_interval_width,
+    sigmoid_prime,
+    sigmoid_second,
+    tanh_prime,
+)
+from .backprop import (
+    chain_bias_grads,
+    chain_forward,
+    two_layer_relu_grads,
+    two_layer_relu_loss,
+    two_layer_relu_problem,
+)
+from .data import gaussian_inputs, load_digits, one_hot
+from .models import INITS, initialise, linear_layers, mlp
+from .plotting import PALETTE, figure, log_axis, plot_layer_norms, use_style
+from .probes import activation_stats, grad_norms, nielsen_delta_norms
+from .seeding import default_seed, set_seed
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS", "INITS", "PALETTE",
+    "activation_module", "activation_stats", "chain_bias_grads", "chain_forward", "checks",
+    "default_seed", "figure", "gain_interval_width", "gaussian_inputs", "grad_norms",
+    "initialise", "linear_layers", "load_digits", "log_axis", "mlp", "nielsen_delta_norms",
+    "one_hot", "plot_layer_norms", "set_seed", "sigmoid_prime", "sigmoid_second",
+    "tanh_prime", "two_layer_relu_grads", "two_layer_relu_loss", "two_layer_relu_problem",
+    "use_style",
+]

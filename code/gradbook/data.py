@@ -1,0 +1,96 @@
+"""Data: the digits set with one fixed split, and synthetic Gaussian inputs.
+
+Nothing is downloaded. The real data set is scikit-learn's bundled 8x8 handwritten
+digits (1797 images, 64 pixels scaled to [0, 1]); :func:`load_digits` splits it once and
+for all into 1500 training and 297 validation images, stratified by class, with a split
+that does not depend on any seed. Introduced in chapter 1 for the chapters that train on
+real data.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from ._validate import integer, one_of, real
+
+N_TRAIN = 1500
+N_VAL = 297
+N_CLASSES = 10
+N_PIXELS = 64
+# The split is part of the book, not of an experiment: it never follows GRADBOOK_SEED.
+_SPLIT_SEED = 20150101
+
+
+@lru_cache(maxsize=1)
+def _digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits as _sk_load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = _sk_load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)  # pixel intensities are 0..16
+    X_train, X_val, y_train, y_val = train_test_split(
+        X, y, test_size=N_VAL, random_state=_SPLIT_SEED, stratify=y
+    )
+    return X_train, y_train.astype(np.int64), X_val, y_val.astype(np.int64)
+
+
+def load_digits(split: str = "train", dtype: torch.dtype = torch.float32):
+    """The 8x8 digits as tensors ``(X, y)``.
+
+    Parameters
+    ----------
+    split:
+        ``"train"`` (1500 images), ``"val"`` (297 images) or ``"all"`` (both, training
+        images first).
+    dtype:
+        A floating-point torch dtype for ``X``.
+
+    Returns
+    -------
+    X: tensor of shape (n, 64) with values in [0, 1]; y: int64 tensor of shape (n,).
+    """
+    one_of("split", split, ["train", "val", "all"])
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating-point torch dtype such as torch.float32, got {dtype!r}")
+    X_train, y_train, X_val, y_val = _digits_split()
+    if split == "train":
+        X, y = X_train, y_train
+    elif split == "val":
+        X, y = X_val, y_val
+    else:
+        X, y = np.concatenate([X_train, X_val]), np.concatenate([y_train, y_val])
+    return torch.tensor(X, dtype=dtype), torch.tensor(y)
+
+
+def one_hot(y: torch.Tensor, n_classes: int = N_CLASSES) -> torch.Tensor:
+    """Float one-hot codes of integer labels ``y`` (shape (n,)) -> shape (n, n_classes)."""
+    n_classes = integer("n_classes", n_classes, minimum=1)
+    if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32) or y.ndim != 1:
+        raise ValueError("y must be a 1-D integer tensor of class labels")
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= n_classes):
+        raise ValueError(f"labels must lie in 0..{n_classes - 1}")
+    return torch.nn.functional.one_hot(y.long(), n_classes).float()
+
+
+def gaussian_inputs(
+    n: int,
+    dim: int,
+    std: float = 1.0,
+    seed: int | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """``n`` synthetic inputs of dimension ``dim`` with i.i.d. N(0, std^2) entries.
+
+    With ``seed`` given, the draw uses its own generator and leaves the global one alone;
+    with ``seed=None`` it draws from torch's global generator (seeded by ``set_seed``).
+    """
+    n = integer("n", n, minimum=1)
+    dim = integer("dim", dim, minimum=1)
+    std = real("std", std, nonnegative=True)
+    gen = None
+    if seed is not None:
+        gen = torch.Generator().manual_seed(integer("seed", seed, minimum=0))
+    return std * torch.randn(n, dim, generator=gen, dtype=dtype)

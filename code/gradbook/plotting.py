@@ -1,0 +1,84 @@
+"""Plotting: the one figure style every chapter uses.
+
+A white figure with dark text (legible on the book's light and dark themes), the
+Okabe-Ito colour-blind-safe palette, sizes that fit the page, and helpers for the
+log-scale axes that vanishing and exploding gradients need. Introduced in chapter 1.
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ._validate import integer, one_of
+
+# Okabe & Ito (2008), the palette recommended for readers with colour-vision deficiency.
+PALETTE = [
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#F0E442",  # yellow
+    "#000000",  # black
+]
+
+WIDTH = 6.4  # inches: one figure across the page's text column
+
+STYLE = {
+    "figure.figsize": (WIDTH, 3.6),
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "axes.prop_cycle": mpl.cycler(color=PALETTE),
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "legend.frameon": False,
+    "lines.linewidth": 1.8,
+}
+
+
+def use_style() -> None:
+    """Apply the book's matplotlib style to every later figure."""
+    mpl.rcParams.update(STYLE)
+
+
+def figure(ncols: int = 1, nrows: int = 1, height: float | None = None, **kwargs):
+    """A new figure in the book's style: ``fig, axes = gb.figure(ncols=2)``."""
+    ncols = integer("ncols", ncols, minimum=1, maximum=4)
+    nrows = integer("nrows", nrows, minimum=1, maximum=4)
+    use_style()
+    h = (3.2 if ncols > 1 else 3.6) * nrows if height is None else float(height)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(WIDTH, h), layout="constrained", **kwargs)
+    return fig, axes
+
+
+def log_axis(ax, which: str = "y") -> None:
+    """Put the ``which`` axis (``"x"``, ``"y"`` or ``"both"``) on a log-10 scale."""
+    one_of("which", which, ["x", "y", "both"])
+    if which in ("x", "both"):
+        ax.set_xscale("log")
+    if which in ("y", "both"):
+        ax.set_yscale("log")
+
+
+def plot_layer_norms(ax, norms, label: str | None = None, **kwargs):
+    """Plot per-layer norms (input side = layer 1) on a log-scale y axis."""
+    norms = np.asarray(norms, dtype=float)
+    if norms.ndim != 1 or norms.size == 0:
+        raise ValueError("norms must be a non-empty 1-D sequence of per-layer values")
+    if np.any(norms <= 0):
+        raise ValueError("norms must be positive to be drawn on a log scale")
+    layers = np.arange(1, norms.size + 1)
+    (line,) = ax.plot(layers, norms, marker="o", markersize=3, label=label, **kwargs)
+    ax.set_yscale("log")
+    ax.set_xlabel("layer (input side = 1)")
+    return line
