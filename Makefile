@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine: `make book` and `make test`.
 # Both create the virtual environment .venv and install requirements.txt when needed.
-.PHONY: help venv book book-student test lint unit build-check nbval browser robust bench serve clean clean-all
+.PHONY: help venv notebooks notebooks-check book student test lint unit build-check nbval browser robust bench serve clean clean-all
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +10,7 @@ JB     := $(BIN)/jupyter-book
 HTML   := _build/html
 PORT   ?= 8000
 MATHJAX_VERSION := 3.2.2
-MATHJAX := _static/mathjax/tex-chtml.js
+MATHJAX := _vendor/mathjax/tex-chtml.js
 
 help:
 	@echo "make book     build the HTML book, every chapter executed (sets up .venv if needed)"
@@ -18,7 +18,7 @@ help:
 	@echo "make serve    serve the built book on http://localhost:$(PORT)"
 	@echo "make robust   re-run every chapter under GRADBOOK_SEED=1..4"
 	@echo "make bench    time and measure every chapter and the whole cold build"
-	@echo "make book-student  build without exercise solutions (for instructors)"
+	@echo "make student  notebooks and HTML without exercise solutions (for instructors)"
 
 # The environment: one install of the pinned requirements, redone when they change.
 $(STAMP): requirements.txt pyproject.toml
@@ -32,21 +32,28 @@ venv: $(STAMP)
 
 # MathJax 3 ships with the site, so math renders without any network at reading time.
 $(MATHJAX):
-	rm -rf _build/npm && mkdir -p _build/npm _static/mathjax
+	rm -rf _build/npm && mkdir -p _build/npm _vendor/mathjax
 	cd _build/npm && npm install --silent --no-save --no-package-lock --no-audit --no-fund mathjax@$(MATHJAX_VERSION) >/dev/null
-	cp -r _build/npm/node_modules/mathjax/es5/. _static/mathjax/
+	cp -r _build/npm/node_modules/mathjax/es5/. _vendor/mathjax/
 
-book: $(STAMP) $(MATHJAX)
+# Output-free .ipynb twins of the chapters, which Binder and Colab open.
+notebooks: $(STAMP)
+	$(BIN)/python scripts/make_notebooks.py
+
+notebooks-check: $(STAMP)
+	$(BIN)/python scripts/make_notebooks.py --check
+
+book: $(STAMP) $(MATHJAX) notebooks
 	$(JB) build . --builder html
 
 # The same build, strict: warnings are errors and every reference must resolve.
 build-check: $(STAMP) $(MATHJAX)
 	$(JB) build . --builder html --warningiserror --nitpick --keep-going
 
-book-student: $(STAMP) $(MATHJAX)
-	$(JB) build . --builder html --path-output _build/student --config _config.yml \
-	  $(if $(wildcard _build/student),,) && true
-	@echo "(see README: student build)"
+# For instructors: notebooks without solutions, and the HTML book with solutions left out.
+student: $(STAMP) $(MATHJAX)
+	$(BIN)/python scripts/make_notebooks.py --student _build/student/notebooks
+	GRADBOOK_HIDE_SOLUTIONS=1 $(JB) build . --builder html --path-output _build/student
 
 lint: $(STAMP)
 	$(BIN)/ruff check code tests benchmarks
@@ -60,7 +67,7 @@ nbval: $(STAMP)
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/test_browser.py -q
 
-test: lint unit build-check nbval browser
+test: lint notebooks-check unit build-check nbval browser
 
 robust: $(STAMP)
 	$(BIN)/python benchmarks/execute.py --robust
@@ -76,4 +83,4 @@ clean:
 	rm -rf _build
 
 clean-all: clean
-	rm -rf $(VENV) _static/mathjax
+	rm -rf $(VENV) _vendor/mathjax

@@ -1,0 +1,83 @@
+"""Sphinx extension of the book: launch links to the chapter's own notebook, and a fix for
+a duplicated Thebe script.
+
+Loaded through ``sphinx: local_extensions`` in ``_config.yml``.
+
+1. Launch links. The chapters are MyST Markdown notebooks (``book/chNN_*.md``). Binder
+   and Colab should open the chapter as a notebook, and Colab opens only ``.ipynb``
+   files from GitHub, so ``scripts/make_notebooks.py`` writes an output-free ``.ipynb``
+   twin of every chapter into ``notebooks/`` (checked to be up to date by the tests).
+   Here the Binder and Colab links of sphinx-book-theme are pointed at that twin.
+
+2. Thebe. sphinx-thebe registers an inline ``<script>`` (``const THEBE_JS_URL = ...``)
+   with ``app.add_js_file(None, body=...)`` during ``env-before-read-docs``, after the
+   HTML builder was initialised. Sphinx 7 then stores it in the builder as a script
+   whose file name is ``None``, and re-adds the registry's copy at writing time with the
+   file name ``""``; the two do not compare equal, so every page declares the constant
+   twice and the browser reports "Identifier 'THEBE_JS_URL' has already been declared".
+   We give the builder's copy the file name ``""`` as well, so Sphinx's own
+   de-duplication sees one script.
+
+3. Student build. With ``GRADBOOK_HIDE_SOLUTIONS=1`` in the environment, sphinx-exercise's
+   ``hide_solutions`` is switched on and the exercises' solutions are left out of the
+   HTML (``make student``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sphinx.util import logging
+
+LOGGER = logging.getLogger(__name__)
+NOTEBOOKS = "notebooks"
+
+
+def _dedupe_inline_scripts(app, env, docnames) -> None:
+    builder = app.builder
+    files = getattr(builder, "_js_files", None)
+    if files is None:
+        return
+    from sphinx.builders.html._assets import _JavaScript
+
+    fixed = []
+    for asset in files:
+        if isinstance(asset, _JavaScript) and asset.filename is None:
+            asset = _JavaScript("", priority=asset.priority, **asset.attributes)
+        if asset not in fixed:
+            fixed.append(asset)
+    files[:] = fixed
+
+
+def _point_launch_links_at_notebooks(app, pagename, templatename, context, doctree) -> None:
+    for group in context.get("header_buttons", []):
+        if group.get("label") != "launch-buttons":
+            continue
+        source = Path(app.env.doc2path(pagename))
+        if source.suffix != ".md":
+            return
+        twin = Path(app.srcdir) / NOTEBOOKS / f"{source.stem}.ipynb"
+        if not twin.exists():
+            LOGGER.warning(
+                "%s has no notebook twin %s: run `make notebooks`", pagename, twin.relative_to(app.srcdir)
+            )
+            return
+        old = f"{pagename}.md"
+        new = f"{NOTEBOOKS}/{source.stem}.ipynb"
+        for button in group.get("buttons", []):
+            if button.get("type") == "link" and old in button.get("url", ""):
+                button["url"] = button["url"].replace(old, new)
+
+
+def _maybe_hide_solutions(app, config) -> None:
+    if os.environ.get("GRADBOOK_HIDE_SOLUTIONS", "") == "1":
+        config.hide_solutions = True
+
+
+def setup(app):
+    app.connect("config-inited", _maybe_hide_solutions)
+    app.connect("env-before-read-docs", _dedupe_inline_scripts, priority=900)
+    # sphinx-book-theme adds the launch buttons at priority 501.
+    app.connect("html-page-context", _point_launch_links_at_notebooks, priority=600)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
