@@ -56,13 +56,17 @@ student: $(STAMP) $(MATHJAX)
 	GRADBOOK_HIDE_SOLUTIONS=1 $(JB) build . --builder html --path-output _build/student
 
 lint: $(STAMP)
-	$(BIN)/ruff check code tests benchmarks
+	$(BIN)/ruff check code tests benchmarks scripts _ext
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q
 
+# Re-execute the notebooks the build executed and compare every text output.
+EXECUTED := _build/jupyter_execute/book
 nbval: $(STAMP)
-	$(BIN)/python -m pytest tests/test_notebooks.py -q
+	@test -d $(EXECUTED) || { echo "no executed notebooks in $(EXECUTED): build the book first"; exit 1; }
+	$(BIN)/python -m pytest --nbval $(EXECUTED) --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	  -p no:cacheprovider -q
 
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/test_browser.py -q

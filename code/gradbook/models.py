@@ -160,16 +160,19 @@ def mlp(
         gain = 1.0 if init == "he" else _GAINS[activation]
     sizes = [in_features] + [width] * depth + [out_features]
     modules: list[nn.Module] = []
-    for i in range(len(sizes) - 1):
-        modules.append(nn.Linear(sizes[i], sizes[i + 1], dtype=dtype))
-        if i < len(sizes) - 2:
-            modules.append(activation_module(activation))
+    # nn.Linear draws its own default init from the global generator; that draw is
+    # overwritten below, so keep it from advancing the generator the chapter seeded.
+    with torch.random.fork_rng(devices=[]):
+        for i in range(len(sizes) - 1):
+            modules.append(nn.Linear(sizes[i], sizes[i + 1], dtype=dtype))
+            if i < len(sizes) - 2:
+                modules.append(activation_module(activation))
     if output_activation is not None:
         modules.append(activation_module(output_activation))
     net = nn.Sequential(*modules)
+    if std is not None and init != "normal":
+        raise ValueError(f'std is only used with init "normal", not with init {init!r}')
     kwargs = {"std": std} if init == "normal" else {}
     if init not in ("pytorch-default", "normal"):
         kwargs["gain"] = gain
-    elif std is not None and init != "normal":
-        raise ValueError(f'std is only used with init "normal", not with init {init!r}')
     return initialise(net, init, bias_std=bias_std, seed=seed, **kwargs)

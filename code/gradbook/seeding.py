@@ -50,7 +50,7 @@ def set_seed(seed: int | None = None) -> int:
     """
     seed = default_seed() if seed is None else integer("seed", seed, minimum=0, maximum=2**32 - 1)
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - seeding the legacy global generator is the point
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
     return seed

@@ -1,0 +1,65 @@
+import gradbook as gb
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("Agg")
+
+
+def right_chain(w, b, x, activation):
+    return gb.chain_bias_grads(w, b, x, activation)
+
+
+def test_checks_accept_right_answers(capsys):
+    assert gb.checks.check_chain_bias_grads(right_chain)
+    assert gb.checks.check_two_layer_grads(lambda *a: gb.two_layer_relu_grads(*a)[1:])
+    assert gb.checks.check_sigmoid_second(gb.sigmoid_second)
+    assert gb.checks.check_gain_interval_width(gb.gain_interval_width)
+    assert capsys.readouterr().out.count("Correct:") == 4
+
+
+@pytest.mark.parametrize(
+    "check, wrong, message",
+    [
+        (gb.checks.check_chain_bias_grads, lambda w, b, x, a: torch.ones_like(w), "differs"),
+        # forgetting the factor w_k: right for one neuron, wrong for a chain
+        (gb.checks.check_chain_bias_grads,
+         lambda w, b, x, a: gb.chain_bias_grads(torch.ones_like(w), b, x, a) * 0 + 1e-3, "differs"),
+        (gb.checks.check_two_layer_grads, lambda x, y, w1, w2: (x.T @ x, w2), "grad_w2"),
+        (gb.checks.check_two_layer_grads,
+         lambda x, y, w1, w2: (torch.zeros_like(w1), gb.two_layer_relu_grads(x, y, w1, w2)[2]),
+         "grad_w2 is right"),
+        (gb.checks.check_two_layer_grads, lambda x, y, w1, w2: 3, "pair"),
+        (gb.checks.check_sigmoid_second, lambda z: gb.sigmoid_prime(z), "Hint"),
+        (gb.checks.check_sigmoid_second, lambda z: 1 / 0, "ZeroDivisionError"),
+        (gb.checks.check_gain_interval_width, lambda w: 0.3, "the set is empty"),
+        (gb.checks.check_gain_interval_width,
+         lambda w: gb.gain_interval_width(w) if w > 0 else 0.0, "sign of w"),
+        (gb.checks.check_gain_interval_width, lambda w: "wide", "return a number"),
+    ],
+)
+def test_checks_explain_wrong_answers(capsys, check, wrong, message):
+    assert check(wrong) is False
+    out = capsys.readouterr().out
+    assert out.startswith("Not yet:") and message in out
+
+
+def test_checks_reject_non_functions():
+    with pytest.raises(TypeError, match="pass your function itself"):
+        gb.checks.check_sigmoid_second(0.5)
+
+
+def test_plotting_style_and_helpers():
+    fig, axes = gb.figure(ncols=2)
+    assert len(axes) == 2
+    line = gb.plot_layer_norms(axes[0], [1.0, 0.1, 0.01], label="x")
+    assert axes[0].get_yscale() == "log" and list(line.get_xdata()) == [1, 2, 3]
+    gb.log_axis(axes[1], "both")
+    assert axes[1].get_xscale() == "log"
+    assert matplotlib.rcParams["axes.prop_cycle"].by_key()["color"][0] == gb.PALETTE[0]
+    with pytest.raises(ValueError, match="positive"):
+        gb.plot_layer_norms(axes[0], [1.0, 0.0])
+    with pytest.raises(ValueError, match="which 'z' is not one of: x, y, both"):
+        gb.log_axis(axes[0], "z")
+    with pytest.raises(ValueError, match="ncols must be at most 4"):
+        gb.figure(ncols=5)
