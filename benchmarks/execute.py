@@ -119,9 +119,6 @@ def bench() -> int:
         "chapters": [{k: r[k] for k in ("chapter", "seconds", "peak_mb")} for r in rows],
         "cold_build_seconds": build,
     }
-    extra = bench_extras()
-    if extra:
-        result["extras"] = extra
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     lines = ["| chapter | cold execution (s) | peak memory (MB) | within budget |",
              "| --- | ---: | ---: | --- |"]
@@ -132,11 +129,6 @@ def bench() -> int:
     TABLE.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
-
-
-def bench_extras() -> dict:
-    """Room for package-level benchmarks that later chapters add (none yet)."""
-    return {}
 
 
 def main() -> int:
