@@ -16,7 +16,7 @@ def test_mlp_structure():
     assert gb.mlp(0, 5, in_features=3, out_features=2)[0].weight.shape == (2, 3)
 
 
-@settings(deadline=None, max_examples=25)
+@settings(max_examples=25)
 @given(depth=st.integers(0, 4), width=st.integers(1, 40),
        activation=st.sampled_from(sorted(gb.ACTIVATIONS)), init=st.sampled_from(gb.INITS))
 def test_mlp_forward_shape_for_every_option(depth, width, activation, init):
