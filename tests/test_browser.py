@@ -152,6 +152,8 @@ def test_chapter_links_and_exercises(browser, server, chapter):
     assert binder == [f"https://mybinder.org/v2/gh/{ORG_REPO}/{BRANCH}?urlpath=tree/{twin}"], binder
     assert colab == [f"https://colab.research.google.com/github/{ORG_REPO}/blob/{BRANCH}/{twin}"], colab
     assert page.locator(".btn-launch-thebe, [data-bs-title='Launch Thebe']").count() >= 1
+    thebe = page.evaluate("() => document.querySelector('script[type=\"text/x-thebe-config\"]')?.textContent")
+    assert thebe and f'repo: "{ORG_REPO}"' in thebe and f'ref: "{BRANCH}"' in thebe, thebe
     # The download link gives the executed notebook itself, as .ipynb.
     downloads = [h for h in hrefs if h and h.endswith(".ipynb") and "_sources" in h]
     assert downloads == [f"../_sources/book/{chapter}.ipynb"], downloads
