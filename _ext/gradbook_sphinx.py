@@ -26,12 +26,14 @@ Loaded through ``sphinx: local_extensions`` in ``_config.yml``.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from sphinx.util import logging
 
 LOGGER = logging.getLogger(__name__)
 NOTEBOOKS = "notebooks"
+CHAPTER = re.compile(r"ch\d\d_\w+")  # as in scripts/bookfiles.py
 
 
 def _dedupe_inline_scripts(app, env, docnames) -> None:
@@ -51,11 +53,15 @@ def _dedupe_inline_scripts(app, env, docnames) -> None:
 
 
 def _point_launch_links_at_notebooks(app, pagename, templatename, context, doctree) -> None:
-    for group in context.get("header_buttons", []):
+    buttons = context.get("header_buttons", [])
+    for group in list(buttons):
         if group.get("label") != "launch-buttons":
             continue
         source = Path(app.env.doc2path(pagename))
-        if source.suffix != ".md":
+        if not CHAPTER.fullmatch(source.stem):
+            # A page that runs code but is no chapter (the instructors' page reads the
+            # benchmark's results): nothing there for a reader to launch.
+            buttons.remove(group)
             return
         twin = Path(app.srcdir) / NOTEBOOKS / f"{source.stem}.ipynb"
         if not twin.exists():

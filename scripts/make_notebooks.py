@@ -14,22 +14,15 @@ between `solution-start` and `solution-end`).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 import jupytext
 import nbformat
 import yaml
+from bookfiles import ROOT, chapters
 
-ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "notebooks"
-
-
-def chapters() -> list[Path]:
-    toc = (ROOT / "_toc.yml").read_text()
-    paths = [ROOT / f"{f}.md" for f in re.findall(r"file:\s*(\S+)", toc)]
-    return [p for p in paths if p.exists() and "{code-cell}" in p.read_text()]
 
 
 def colab_cell() -> nbformat.NotebookNode:
