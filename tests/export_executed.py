@@ -1,0 +1,54 @@
+"""Export the notebooks exactly as the book's build executed them, for nbval to re-run.
+
+The build executes every page through jupyter-cache (`_build/.jupyter_cache`) and keeps
+the complete outputs there; the copies in `_build/jupyter_execute` have myst-nb's glue
+records removed, and the glued numbers are the outputs that matter most. This script
+asks the cache for the record that matches each page's *current* source and writes it to
+`_build/nbval/<page>.ipynb`. It fails if a page in the table of contents that runs code
+has no up-to-date executed record (the book was not built since it changed).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+from jupyter_cache import get_cache
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "_build" / ".jupyter_cache"
+OUT = ROOT / "_build" / "nbval"
+
+
+def main() -> int:
+    toc = (ROOT / "_toc.yml").read_text()
+    pages = [ROOT / f"{f}.md" for f in re.findall(r"(?:root|file):\s*(\S+)", toc)]
+    pages = [p for p in pages if "{code-cell}" in p.read_text()]
+    if not CACHE.exists():
+        print(f"no execution cache at {CACHE}: build the book first (make book)")
+        return 1
+    cache = get_cache(str(CACHE))
+    records = {Path(r.uri).resolve(): r for r in cache.list_project_records()}
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    missing = []
+    for page in pages:
+        record = records.get(page.resolve())
+        cached = cache.get_cached_project_nb(record.pk) if record else None
+        if cached is None:
+            missing.append(page.relative_to(ROOT).as_posix())
+            continue
+        nb = cache.get_cache_bundle(cached.pk).nb
+        nbformat.write(nb, OUT / f"{page.stem}.ipynb")
+    if missing:
+        print(f"not executed since they last changed: {missing}; build the book first (make book)")
+        return 1
+    print(f"exported {len(pages)} executed notebooks to {OUT.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
