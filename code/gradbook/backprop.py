@@ -93,8 +93,22 @@ def two_layer_relu_problem(
     return x, y, w1, w2
 
 
+def _check_two_layer(x, y, w1, w2) -> None:
+    named = {"x": x, "y": y, "w1": w1, "w2": w2}
+    for name, t in named.items():
+        if not isinstance(t, torch.Tensor) or t.ndim != 2 or not t.dtype.is_floating_point:
+            raise ValueError(f"{name} must be a 2-D floating-point tensor")
+    n, d_in = x.shape
+    if w1.shape[0] != d_in or w2.shape[0] != w1.shape[1] or y.shape != (n, w2.shape[1]):
+        raise ValueError(
+            "shapes must be x (n, d_in), y (n, d_out), w1 (d_in, hidden), w2 (hidden, d_out); got "
+            + ", ".join(f"{k} {tuple(v.shape)}" for k, v in named.items())
+        )
+
+
 def two_layer_relu_loss(x, y, w1, w2) -> torch.Tensor:
     """Summed squared error of ``relu(x @ w1) @ w2`` against ``y``."""
+    _check_two_layer(x, y, w1, w2)
     return ((torch.relu(x @ w1) @ w2 - y) ** 2).sum()
 
 
@@ -103,6 +117,7 @@ def two_layer_relu_grads(x, y, w1, w2):
 
     Returns ``loss, grad_w1, grad_w2``.
     """
+    _check_two_layer(x, y, w1, w2)
     h = x @ w1  # (n, hidden): pre-activations
     h_relu = h.clamp(min=0)
     y_pred = h_relu @ w2  # (n, d_out)

@@ -90,6 +90,8 @@ def gaussian_inputs(
     n = integer("n", n, minimum=1)
     dim = integer("dim", dim, minimum=1)
     std = real("std", std, nonnegative=True)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating-point torch dtype such as torch.float32, got {dtype!r}")
     gen = None
     if seed is not None:
         gen = torch.Generator().manual_seed(integer("seed", seed, minimum=0))

@@ -81,6 +81,10 @@ def test_two_layer_problem_shapes_and_errors():
     assert (x.shape, y.shape, w1.shape, w2.shape) == ((64, 1000), (64, 10), (1000, 100), (100, 10))
     with pytest.raises(ValueError, match="hidden must be at least 1"):
         gb.two_layer_relu_problem(hidden=0)
+    with pytest.raises(ValueError, match=r"shapes must be x \(n, d_in\).*w1 \(100, 100\)"):
+        gb.two_layer_relu_grads(x, y, w1[:100], w2)
+    with pytest.raises(ValueError, match="y must be a 2-D floating-point tensor"):
+        gb.two_layer_relu_loss(x, y[0], w1, w2)
 
 
 def test_activation_module_errors():

@@ -45,7 +45,8 @@ def test_gaussian_inputs_std():
     assert abs(X.std().item() - 3.0) < 0.05
 
 
-@pytest.mark.parametrize("kwargs", [dict(n=0, dim=3), dict(n=3, dim=0), dict(n=3, dim=3, std=-1.0)])
+@pytest.mark.parametrize("kwargs", [dict(n=0, dim=3), dict(n=3, dim=0), dict(n=3, dim=3, std=-1.0),
+                                    dict(n=3, dim=3, dtype=torch.int32)])
 def test_gaussian_inputs_rejects_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         gb.gaussian_inputs(**kwargs)
