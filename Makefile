@@ -50,10 +50,11 @@ book: $(STAMP) $(MATHJAX) notebooks
 build-check: $(STAMP) $(MATHJAX)
 	$(JB) build . --builder html --warningiserror --nitpick --keep-going
 
-# For instructors: notebooks without solutions, and the HTML book with solutions left out.
+# For instructors: the chapters as notebooks without solutions, and the HTML book
+# without them (built from a solution-free copy of the source).
 student: $(STAMP) $(MATHJAX)
-	$(BIN)/python scripts/make_notebooks.py --student _build/student/notebooks
-	GRADBOOK_HIDE_SOLUTIONS=1 $(JB) build . --builder html --path-output _build/student
+	$(BIN)/python scripts/make_notebooks.py --student _build/student
+	$(JB) build _build/student/src --builder html --warningiserror --nitpick --keep-going
 
 lint: $(STAMP)
 	$(BIN)/ruff check code tests benchmarks scripts _ext

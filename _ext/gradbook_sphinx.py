@@ -17,15 +17,10 @@ Loaded through ``sphinx: local_extensions`` in ``_config.yml``.
    twice and the browser reports "Identifier 'THEBE_JS_URL' has already been declared".
    We give the builder's copy the file name ``""`` as well, so Sphinx's own
    de-duplication sees one script.
-
-3. Student build. With ``GRADBOOK_HIDE_SOLUTIONS=1`` in the environment, sphinx-exercise's
-   ``hide_solutions`` is switched on and the exercises' solutions are left out of the
-   HTML (``make student``).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -76,13 +71,7 @@ def _point_launch_links_at_notebooks(app, pagename, templatename, context, doctr
                 button["url"] = button["url"].replace(old, new)
 
 
-def _maybe_hide_solutions(app, config) -> None:
-    if os.environ.get("GRADBOOK_HIDE_SOLUTIONS", "") == "1":
-        config.hide_solutions = True
-
-
 def setup(app):
-    app.connect("config-inited", _maybe_hide_solutions)
     app.connect("env-before-read-docs", _dedupe_inline_scripts, priority=900)
     # sphinx-book-theme adds the launch buttons at priority 501.
     app.connect("html-page-context", _point_launch_links_at_notebooks, priority=600)

@@ -7,13 +7,19 @@
 Binder and Colab open these twins (Colab cannot open MyST Markdown). Each twin starts
 with one extra cell that installs the book's package when it runs in Colab; the
 repository URL in it comes from `repository.url` in _config.yml, the book's one
-repository setting. The student copies leave out every exercise solution (the cells
-between `solution-start` and `solution-end`).
+repository setting.
+
+With --student DIR it writes the student edition instead: DIR/notebooks/ holds every
+chapter as a notebook without the exercise solutions (everything between a
+`solution-start` and its `solution-end`), and DIR/src/ a copy of the book's source with
+the same solutions left out, which `make student` builds into HTML.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -41,19 +47,20 @@ def colab_cell() -> nbformat.NotebookNode:
     return cell
 
 
+SOLUTION = re.compile(r"^```\{solution-start\}.*?^```\{solution-end\}[^\n]*\n```[ \t]*$", re.M | re.S)
+LEFT_OUT = "*(The solution is left out of the student edition.)*"
+
+
+def without_solutions(text: str) -> str:
+    """A chapter's MyST source with every gated solution replaced by a short note."""
+    return SOLUTION.sub(LEFT_OUT, text)
+
+
 def twin(path: Path, student: bool = False) -> nbformat.NotebookNode:
-    nb = jupytext.read(path)
+    text = path.read_text()
+    nb = jupytext.reads(without_solutions(text) if student else text, fmt="md:myst")
     cells = []
-    in_solution = False
     for cell in nb.cells:
-        text = cell.source
-        if student and cell.cell_type == "markdown" and "{solution-start}" in text:
-            in_solution = True
-            cells.append(nbformat.v4.new_markdown_cell("*(The solution is left out of the student copy.)*"))
-            continue
-        if in_solution:
-            in_solution = "{solution-end}" not in text
-            continue
         cell.pop("id", None)
         cells.append(cell)
     # The set-up cell goes right after the title cell.
@@ -61,6 +68,27 @@ def twin(path: Path, student: bool = False) -> nbformat.NotebookNode:
     nb.cells = [*cells[:at], colab_cell(), *cells[at:]]
     nb.metadata.pop("jupytext", None)
     return nb
+
+
+def student_edition(out: Path) -> None:
+    """Write the student notebooks and a solution-free copy of the book's source."""
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "notebooks").mkdir(parents=True)
+    for path in chapters():
+        (out / "notebooks" / f"{path.stem}.ipynb").write_text(render(twin(path, student=True)))
+    src = out / "src"
+    keep = ["_config.yml", "_toc.yml", "book", "_ext", "notebooks", "benchmarks/results.json"]
+    for name in keep:
+        target = src / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, target)
+        else:
+            shutil.copy2(ROOT / name, target)
+    (src / "_vendor").symlink_to(ROOT / "_vendor", target_is_directory=True)
+    for path in chapters():
+        target = src / path.relative_to(ROOT)
+        target.write_text(without_solutions(path.read_text()))
 
 
 def render(nb: nbformat.NotebookNode) -> str:
@@ -78,10 +106,8 @@ def main() -> int:
     parser.add_argument("--student", type=Path, help="write student copies without solutions here")
     args = parser.parse_args()
     if args.student:
-        args.student.mkdir(parents=True, exist_ok=True)
-        for path in chapters():
-            (args.student / f"{path.stem}.ipynb").write_text(render(twin(path, student=True)))
-        print(f"wrote {len(chapters())} student notebooks without solutions to {args.student}")
+        student_edition(args.student)
+        print(f"wrote the student edition (no solutions) to {args.student}: notebooks/ and src/")
         return 0
     stale = []
     OUT.mkdir(exist_ok=True)

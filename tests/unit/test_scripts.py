@@ -1,0 +1,34 @@
+"""The book's own tooling: launch notebooks and the student edition."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import make_notebooks  # noqa: E402
+from bookfiles import chapters  # noqa: E402
+
+
+def test_every_chapter_is_found_in_book_order():
+    names = [p.stem for p in chapters()]
+    assert names[:2] == ["ch01_backprop_is_a_product", "ch02_sigmoid_bound"]
+
+
+def test_student_edition_drops_every_solution_and_keeps_every_exercise():
+    for path in chapters():
+        text = path.read_text()
+        student = make_notebooks.without_solutions(text)
+        n_solutions = text.count("```{solution-start}")
+        assert n_solutions >= 3, path.name
+        assert "{solution-start}" not in student and "{solution-end}" not in student
+        assert student.count(make_notebooks.LEFT_OUT) == n_solutions
+        assert student.count("```{exercise}") == text.count("```{exercise}")
+
+
+def test_launch_notebook_has_the_colab_cell_after_the_title():
+    nb = make_notebooks.twin(chapters()[0])
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    setup = nb.cells[1]
+    assert "google.colab" in setup.source and "gradbook @ git+" in setup.source
+    assert all(c.get("outputs", []) == [] for c in nb.cells if c.cell_type == "code")
