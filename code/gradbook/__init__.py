@@ -10,6 +10,7 @@ Import it as ``import gradbook as gb``. Each module holds one idea:
 * :mod:`gradbook.backprop` - chapter 1's hand-written backpropagation
 * :mod:`gradbook.plotting` - the book's figure style
 * :mod:`gradbook.checks` - checks for the coding exercises
+* :mod:`gradbook.ledger` - "source says / we measure" tables for the claims ledger
 """
 
 from . import checks
@@ -29,6 +30,7 @@ from .backprop import (
     two_layer_relu_problem,
 )
 from .data import gaussian_inputs, load_digits, one_hot
+from .ledger import Claim, claims_markdown, collect, show_claims
 from .models import INITS, initialise, linear_layers, mlp
 from .plotting import PALETTE, figure, log_axis, plot_layer_norms, use_style
 from .probes import activation_stats, grad_norms, nielsen_delta_norms
@@ -37,7 +39,7 @@ from .seeding import default_seed, set_seed
 __version__ = "0.1.0"
 
 __all__ = [
-    "ACTIVATIONS", "INITS", "PALETTE",
+    "ACTIVATIONS", "INITS", "PALETTE", "Claim", "claims_markdown", "collect", "show_claims",
     "activation_module", "activation_stats", "chain_bias_grads", "chain_forward", "checks",
     "default_seed", "figure", "gain_interval_width", "gaussian_inputs", "grad_norms",
     "initialise", "linear_layers", "load_digits", "log_axis", "mlp", "nielsen_delta_norms",
