@@ -38,6 +38,16 @@ from .seeding import default_seed, set_seed
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    """Load a submodule on first use, so ``gb.monitor`` works without importing it here."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'gradbook' has no attribute {name!r}")
+
 __all__ = [
     "ACTIVATIONS", "INITS", "PALETTE", "Claim", "claims_markdown", "collect", "show_claims",
     "activation_module", "activation_stats", "chain_bias_grads", "chain_forward", "checks",
