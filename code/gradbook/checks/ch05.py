@@ -1,0 +1,108 @@
+"""Checks for chapter 5's coding exercises (initialisation).
+
+The reader writes the weight standard deviation that keeps a signal's second moment
+unchanged through one layer, forward (``n_in Var[W] E[f(z)^2] = 1``) or backward
+(``n_out Var[W] E[f'(z)^2] = 1``), for pre-activations z ~ N(0, 1). The references are
+computed here by Gauss-Legendre quadrature, independently of whatever method the reader uses.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.nn import functional as F
+
+from ._common import _call, _fail, _pass, _require_callable
+
+__all__ = ["check_forward_std", "check_backward_std"]
+
+# (name shown to the reader, the activation as a function of a float64 tensor, a layer width)
+_CASES = [
+    ("relu", torch.relu, 64),
+    ("tanh", torch.tanh, 100),
+    ("sigmoid", torch.sigmoid, 30),
+    ("identity", lambda z: z, 256),
+    ("selu", F.selu, 50),
+    ("leaky_relu with slope 0.2", lambda z: F.leaky_relu(z, 0.2), 80),
+]
+_RTOL = 1e-2  # loose enough for a Monte Carlo estimate with 10^5 or more samples
+
+
+def _gauss_nodes() -> tuple[torch.Tensor, torch.Tensor]:
+    """Nodes and weights for E[g(z)], z ~ N(0, 1): composite Gauss-Legendre rules on panels of
+    [-12, 12] with 0 as a panel edge, so a kink at 0 (ReLU and relatives) costs no accuracy."""
+    import numpy as np
+
+    x, w = np.polynomial.legendre.leggauss(16)
+    edges = np.linspace(-12.0, 12.0, 97)  # 96 panels of width 1/4; the tails beyond 12 weigh < 1e-32
+    half = np.diff(edges)[:, None] / 2
+    nodes = (edges[:-1, None] + half * (x[None, :] + 1)).ravel()
+    weights = (half * w[None, :]).ravel() * np.exp(-0.5 * nodes**2) / math.sqrt(2 * math.pi)
+    return torch.tensor(nodes), torch.tensor(weights)
+
+
+def _moments(f) -> dict[str, float]:
+    """E[f(z)], E[f(z)^2] and E[f'(z)^2] for z ~ N(0, 1); f' by autograd, elementwise."""
+    z, weight = _gauss_nodes()
+    z = z.requires_grad_(True)
+    out = f(z)
+    (slope,) = torch.autograd.grad(out.sum(), z)
+    out = out.detach()
+    return {"mean": float((weight * out).sum()), "second": float((weight * out**2).sum()),
+            "slope_second": float((weight * slope**2).sum())}
+
+
+def _as_number(value) -> tuple[float | None, str | None]:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, RuntimeError):
+        return None, f"return one number (a float), got {type(value).__name__}"
+    if not math.isfinite(number):
+        return None, f"your function returned {number}"
+    return number, None
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= _RTOL * abs(b)
+
+
+def _check(fn, direction: str) -> bool:
+    fan = "fan_in" if direction == "forward" else "fan_out"
+    _require_callable(fn, f"fn(f, {fan})")
+    for name, f, n in _CASES:
+        m = _moments(f)
+        expected = 1.0 / math.sqrt(n * (m["second"] if direction == "forward" else m["slope_second"]))
+        got, err = _call(fn, f, n)
+        if err is None:
+            got, err = _as_number(got)
+        if err is None and not _close(got, expected):
+            err = f"for {name} with {fan} = {n} you have {got:.6g}, the reference is {expected:.6g}"
+            variance = m["second"] - m["mean"] ** 2
+            if _close(got, expected**2):
+                err += ". Return the standard deviation, not the variance"
+            elif _close(got, expected * math.sqrt(n)):
+                err += f". Remember to divide the variance by {fan}"
+            elif direction == "forward" and variance > 0 and _close(got, 1.0 / math.sqrt(n * variance)):
+                err += (". You used the variance of f(z); the rule needs its second moment E[f(z)^2], "
+                        "because the weights have mean zero but the activations need not")
+            elif direction == "backward" and _close(got, 1.0 / math.sqrt(n * m["second"])):
+                err += ". That is the forward rule: going backward, the factor is the derivative f'(z), not f(z)"
+        if err:
+            return _fail(err)
+    return _pass(f"your {direction} std matches the reference for relu, tanh, sigmoid, identity, selu and "
+                 "leaky ReLU.")
+
+
+def check_forward_std(fn) -> bool:
+    """Chapter 5: ``fn(f, fan_in)`` must return the weight std sigma with
+    ``fan_in * sigma**2 * E[f(z)**2] = 1`` for z ~ N(0, 1), where ``f`` is an elementwise
+    activation that takes a float64 tensor."""
+    return _check(fn, "forward")
+
+
+def check_backward_std(fn) -> bool:
+    """Chapter 5: ``fn(f, fan_out)`` must return the weight std sigma with
+    ``fan_out * sigma**2 * E[f'(z)**2] = 1`` for z ~ N(0, 1), where ``f`` is an elementwise
+    activation that takes a float64 tensor."""
+    return _check(fn, "backward")
