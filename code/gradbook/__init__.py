@@ -11,6 +11,12 @@ Import it as ``import gradbook as gb``. Each module holds one idea:
 * :mod:`gradbook.plotting` - the book's figure style
 * :mod:`gradbook.checks` - checks for the coding exercises
 * :mod:`gradbook.ledger` - "source says / we measure" tables for the claims ledger
+* :mod:`gradbook.multiseed` - many seeds trained at once as one batched model (chapter 3)
+* :mod:`gradbook.monitor` - a gradient monitor that catches explosions early (chapter 4)
+* :mod:`gradbook.randmat` - products and norms of random matrices (chapter 4)
+* :mod:`gradbook.jacobian` - layer and input-output Jacobians, forward/backward spread (chapter 5)
+
+Modules not imported below load on first use: ``gb.monitor.GradientMonitor`` just works.
 """
 
 from . import checks
