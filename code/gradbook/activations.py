@@ -4,6 +4,12 @@ Chapter 2 derives the bounds sigma'(z) <= 1/4 and tanh'(z) <= 1 from the formula
 :func:`gain_interval_width` is the closed form of Nielsen's chapter-5 problem (the width
 of the inputs on which one sigmoid neuron can amplify a gradient). :data:`ACTIVATIONS`
 maps the names that :func:`gradbook.mlp` accepts to module factories.
+
+Chapter 6 adds the rectifier family's derivatives (:func:`relu_prime`,
+:func:`leaky_relu_prime`, :func:`elu_prime`, :func:`selu_prime`, with SELU's constants
+:data:`SELU_ALPHA` and :data:`SELU_LAMBDA`), the :class:`Maxout` unit and its derivative
+:func:`maxout_prime`, and :func:`dead_units` / :func:`dead_unit_fraction`, which find the
+units that output 0 for every input of a data set.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import math
 import torch
 from torch import nn
 
-from ._validate import one_of, real
+from ._validate import integer, one_of, real
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -24,6 +30,7 @@ ACTIVATIONS = {
     "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid,
     "identity": nn.Identity,
+    "prelu": nn.PReLU,  # one learnable slope per layer, initialised at 0.25 (He et al. 2015)
 }
 
 
@@ -73,3 +80,128 @@ def gain_interval_width(w: float) -> float:
     if w < 4:
         return 0.0
     return (2.0 / w) * math.log(w * (1.0 + math.sqrt(1.0 - 4.0 / w)) / 2.0 - 1.0)
+
+
+# ---------------------------------------------------------------------------------------
+# Chapter 6: the rectifier family, SELU, maxout, and dead units.
+#
+# At z = 0, where a rectifier's derivative jumps, every function below returns the
+# left-hand derivative, which is the value torch.autograd uses.
+# ---------------------------------------------------------------------------------------
+
+#: SELU's alpha and lambda (Klambauer et al. 2017): the values that make mean 0 and
+#: variance 1 a fixed point of a layer with N(0, 1/fan_in) weights. PyTorch uses the same.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_LAMBDA = 1.0507009873554804934193349852946
+
+
+def relu_prime(z) -> torch.Tensor:
+    """ReLU'(z): 1 for z > 0 and 0 for z <= 0."""
+    z = _as_tensor(z)
+    return (z > 0).to(z.dtype)
+
+
+def leaky_relu_prime(z, negative_slope: float = 0.01) -> torch.Tensor:
+    """Derivative of the leaky ReLU max(z, a z): 1 for z > 0, ``negative_slope`` a for z <= 0.
+
+    With a learnable ``a`` this is also PReLU's derivative with respect to its input.
+    """
+    z = _as_tensor(z)
+    a = real("negative_slope", negative_slope)
+    return torch.where(z > 0, torch.ones_like(z), torch.full_like(z, a))
+
+
+def elu_prime(z, alpha: float = 1.0) -> torch.Tensor:
+    """Derivative of the ELU (z for z > 0, alpha (e^z - 1) otherwise): 1, or alpha e^z for z <= 0."""
+    z = _as_tensor(z)
+    alpha = real("alpha", alpha, positive=True)
+    return torch.where(z > 0, torch.ones_like(z), alpha * torch.exp(z.clamp(max=0)))
+
+
+def selu_prime(z) -> torch.Tensor:
+    """Derivative of SELU = lambda ELU_alpha: lambda for z > 0, lambda alpha e^z for z <= 0."""
+    return SELU_LAMBDA * elu_prime(z, SELU_ALPHA)
+
+
+class Maxout(nn.Module):
+    """The maxout unit (Goodfellow et al. 2013): the largest of ``pieces`` linear pieces.
+
+    It takes the output of a linear layer with ``width * pieces`` features, whose
+    consecutive groups of ``pieces`` features are the pieces of one unit, and returns the
+    ``width`` maxima: (..., width * pieces) -> (..., width). The gradient flows back
+    through the winning piece of each unit only. :func:`gradbook.models.maxout_mlp`
+    builds whole networks of such layers.
+    """
+
+    def __init__(self, pieces: int = 2):
+        super().__init__()
+        self.pieces = integer("pieces", pieces, minimum=1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.shape[-1] % self.pieces:
+            raise ValueError(f"Maxout({self.pieces}) needs a number of features divisible by "
+                             f"{self.pieces}, got {z.shape[-1]}")
+        # (..., width, pieces) -> (..., width); max (not amax) sends the gradient to one piece
+        return z.unflatten(-1, (-1, self.pieces)).max(dim=-1).values
+
+    def extra_repr(self) -> str:
+        return f"pieces={self.pieces}"
+
+
+def maxout_prime(z, pieces: int) -> torch.Tensor:
+    """d(maxout)/dz: for each unit, 1 for its winning piece and 0 for the others.
+
+    ``z`` has shape (..., width * pieces) as for :class:`Maxout`; the result has the same
+    shape. Entry [..., i * pieces + j] is the derivative of unit i's output with respect
+    to its piece j (all other derivatives are 0). Ties go to the first maximal piece.
+    """
+    z = _as_tensor(z)
+    pieces = integer("pieces", pieces, minimum=1)
+    if z.ndim == 0 or z.shape[-1] % pieces:
+        raise ValueError(f"z must have a last dimension divisible by pieces={pieces}, got shape {tuple(z.shape)}")
+    grouped = z.unflatten(-1, (-1, pieces))  # (..., width, pieces)
+    winner = grouped.argmax(dim=-1, keepdim=True)
+    return torch.zeros_like(grouped).scatter_(-1, winner, 1.0).flatten(-2)
+
+
+def _activation_modules(net: nn.Module) -> list[nn.Module]:
+    kinds = (*ACTIVATIONS.values(), Maxout)
+    return [m for m in net.modules() if isinstance(m, kinds) and not isinstance(m, nn.Identity)]
+
+
+def dead_units(net: nn.Module, X: torch.Tensor) -> list[torch.Tensor]:
+    """Which units of each activation layer of ``net`` are dead on the inputs ``X``.
+
+    A unit is dead when its output is exactly 0 for every row of ``X``. Such a unit also
+    passes no gradient back for any of these inputs: for a ReLU, output 0 means z <= 0,
+    where ReLU'(z) = 0. Returns one boolean tensor of shape (units,) per activation module
+    (``nn.Identity`` excluded), in the order the modules are listed by ``net.modules()``.
+    """
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    if not isinstance(X, torch.Tensor) or X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError("X must be a non-empty tensor of shape (examples, features)")
+    acts = _activation_modules(net)
+    if not acts:
+        raise ValueError(f"net has no activation module among: {', '.join([*ACTIVATIONS, 'maxout'])}")
+    outputs: list[torch.Tensor] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, out: outputs.append(out.detach())) for m in acts]
+    try:
+        with torch.no_grad():
+            net(X)
+    finally:
+        for h in hooks:
+            h.remove()
+    return [(out == 0).flatten(1).all(dim=0) for out in outputs]  # (units,) per layer
+
+
+def dead_unit_fraction(net: nn.Module, X: torch.Tensor, *, per_layer: bool = False):
+    """The fraction of hidden units of ``net`` that output exactly 0 for every row of ``X``.
+
+    Returns a float (over all units of all activation layers) or, with ``per_layer=True``,
+    a 1-D tensor with one fraction per activation layer. See :func:`dead_units`.
+    """
+    masks = dead_units(net, X)
+    if per_layer:
+        return torch.stack([m.float().mean() for m in masks])
+    return float(torch.cat(masks).float().mean())

@@ -3,8 +3,10 @@
 :func:`mlp` returns an ``nn.Sequential`` of ``Linear, activation, ..., Linear``.
 :func:`initialise` re-initialises every ``nn.Linear`` of a network by a named scheme.
 PyTorch's own default (uniform on +-1/sqrt(fan_in), i.e. n Var[W] = 1/3) is one
-scheme among five, never an accident: chapter 5 shows why that matters.
-Introduced in chapter 1; used by every feed-forward chapter.
+scheme among several, never an accident: chapter 5 shows why that matters.
+Introduced in chapter 1; used by every feed-forward chapter. Chapter 6 adds the
+``"lecun"`` scheme (Var[W] = 1/fan_in, the one SELU needs) and :func:`maxout_mlp`, a
+network of maxout layers.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import torch
 from torch import nn
 
 from ._validate import integer, one_of, real
-from .activations import ACTIVATIONS, activation_module
+from .activations import ACTIVATIONS, Maxout, activation_module
 
-INITS = ("pytorch-default", "normal", "xavier", "he", "orthogonal")
+INITS = ("pytorch-default", "normal", "xavier", "he", "orthogonal", "lecun")
 
 # The gain that keeps the signal's scale through one layer of each activation
 # (torch.nn.init.calculate_gain, with He's sqrt(2) for the rectifiers).
@@ -30,6 +32,7 @@ _GAINS = {
     "tanh": 5.0 / 3.0,
     "sigmoid": 1.0,
     "identity": 1.0,
+    "prelu": math.sqrt(2.0 / (1 + 0.25**2)),  # PReLU's initial slope is 0.25
 }
 
 
@@ -60,8 +63,9 @@ def initialise(
         ``"pytorch-default"`` (U(+-1/sqrt(fan_in)) for weights and biases, PyTorch's own
         rule), ``"normal"`` (N(0, std^2); ``std`` is required, either a number or the
         string ``"1/sqrt(fan_in)"``), ``"xavier"`` (Glorot normal, Var = gain^2 2/(fan_in +
-        fan_out)), ``"he"`` (Var = gain^2 2/fan_in with gain 1 meaning He's rule) or
-        ``"orthogonal"`` (a random orthogonal matrix times ``gain``).
+        fan_out)), ``"he"`` (Var = gain^2 2/fan_in with gain 1 meaning He's rule),
+        ``"orthogonal"`` (a random orthogonal matrix times ``gain``) or ``"lecun"``
+        (LeCun normal, Var = gain^2 / fan_in, the initialisation SELU needs).
     gain:
         A positive scale on the weights (for every scheme except ``"pytorch-default"``
         and ``"normal"``).
@@ -100,6 +104,8 @@ def initialise(
                 W.normal_(0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator=gen)
             elif init == "he":
                 W.normal_(0.0, gain * math.sqrt(2.0 / fan_in), generator=gen)
+            elif init == "lecun":
+                W.normal_(0.0, gain * math.sqrt(1.0 / fan_in), generator=gen)
             else:  # orthogonal
                 W.copy_(_orthogonal(fan_out, fan_in, gen, W.dtype) * gain)
             if layer.bias is not None:
@@ -143,7 +149,7 @@ def mlp(
 
     ``gain`` defaults to the activation's own gain for ``"xavier"`` and ``"orthogonal"``
     (5/3 for tanh, sqrt(2) for ReLU, 1 for sigmoid) and to 1 for ``"he"``, whose
-    variance 2/fan_in already contains ReLU's factor of 2.
+    variance 2/fan_in already contains ReLU's factor of 2, and for ``"lecun"``.
     See :func:`initialise` for ``init``, ``std`` and ``bias_std``.
     """
     depth = integer("depth", depth, minimum=0)
@@ -157,7 +163,7 @@ def mlp(
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise ValueError(f"dtype must be a floating-point torch dtype, got {dtype!r}")
     if gain is None:
-        gain = 1.0 if init == "he" else _GAINS[activation]
+        gain = 1.0 if init in ("he", "lecun") else _GAINS[activation]
     sizes = [in_features] + [width] * depth + [out_features]
     modules: list[nn.Module] = []
     # nn.Linear draws its own default init from the global generator; that draw is
@@ -166,12 +172,64 @@ def mlp(
         for i in range(len(sizes) - 1):
             modules.append(nn.Linear(sizes[i], sizes[i + 1], dtype=dtype))
             if i < len(sizes) - 2:
-                modules.append(activation_module(activation))
+                # .to(dtype) matters only for activations with parameters (PReLU's slope)
+                modules.append(activation_module(activation).to(dtype))
     if output_activation is not None:
-        modules.append(activation_module(output_activation))
+        modules.append(activation_module(output_activation).to(dtype))
     net = nn.Sequential(*modules)
     if std is not None and init != "normal":
         raise ValueError(f'std is only used with init "normal", not with init {init!r}')
+    kwargs = {"std": std} if init == "normal" else {}
+    if init not in ("pytorch-default", "normal"):
+        kwargs["gain"] = gain
+    return initialise(net, init, bias_std=bias_std, seed=seed, **kwargs)
+
+
+def maxout_mlp(
+    depth: int,
+    width: int,
+    pieces: int = 2,
+    init: str = "lecun",
+    *,
+    in_features: int = 64,
+    out_features: int = 10,
+    std: float | str | None = None,
+    gain: float = 1.0,
+    bias_std: float = 0.0,
+    seed: int | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> nn.Sequential:
+    """A maxout network (Goodfellow et al. 2013) with ``depth`` hidden layers of ``width`` units.
+
+    Each hidden layer is an ``nn.Linear`` with ``width * pieces`` outputs followed by
+    :class:`~gradbook.activations.Maxout`, which keeps the largest of each unit's
+    ``pieces`` linear pieces: ``maxout_mlp(2, 30, pieces=2)`` is
+    ``Linear(64, 60), Maxout(2), Linear(30, 60), Maxout(2), Linear(30, 10)``.
+    Every ``nn.Linear`` is visible to :func:`linear_layers`, :func:`initialise` and
+    :func:`gradbook.grad_norms`, as in :func:`mlp`.
+
+    The default ``"lecun"`` initialisation (Var = 1/fan_in) keeps the mean square of the
+    signal through a layer with two pieces, because the larger of two independent
+    N(0, q) numbers has mean square q. See :func:`initialise` for ``init``, ``std``,
+    ``gain`` (here 1 unless given) and ``bias_std``.
+    """
+    depth = integer("depth", depth, minimum=0)
+    width = integer("width", width, minimum=1)
+    pieces = integer("pieces", pieces, minimum=1)
+    in_features = integer("in_features", in_features, minimum=1)
+    out_features = integer("out_features", out_features, minimum=1)
+    one_of("init", init, INITS)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise ValueError(f"dtype must be a floating-point torch dtype, got {dtype!r}")
+    if std is not None and init != "normal":
+        raise ValueError(f'std is only used with init "normal", not with init {init!r}')
+    sizes = [in_features] + [width] * depth
+    modules: list[nn.Module] = []
+    with torch.random.fork_rng(devices=[]):  # as in mlp: keep the global generator untouched
+        for n_in in sizes[:-1]:
+            modules += [nn.Linear(n_in, width * pieces, dtype=dtype), Maxout(pieces)]
+        modules.append(nn.Linear(sizes[-1], out_features, dtype=dtype))
+    net = nn.Sequential(*modules)
     kwargs = {"std": std} if init == "normal" else {}
     if init not in ("pytorch-default", "normal"):
         kwargs["gain"] = gain
