@@ -4,7 +4,7 @@ Import it as ``import gradbook as gb``. Each module holds one idea:
 
 * :mod:`gradbook.seeding` - ``set_seed`` (honours ``GRADBOOK_SEED``)
 * :mod:`gradbook.data` - the digits with one fixed split; synthetic Gaussian inputs
-* :mod:`gradbook.activations` - activations, their derivatives and bounds
+* :mod:`gradbook.activations` - activations (maxout and PReLU too), their derivatives, dead-unit counts
 * :mod:`gradbook.models` - ``mlp`` and ``initialise`` with explicit init schemes
 * :mod:`gradbook.probes` - per-layer gradient norms, Nielsen's statistic, activation statistics
 * :mod:`gradbook.backprop` - chapter 1's hand-written backpropagation
