@@ -21,6 +21,8 @@ from jupyter_cache import get_cache
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "_build" / ".jupyter_cache"
 OUT = ROOT / "_build" / "nbval"
+EXECUTED = ROOT / "_build" / "jupyter_execute"
+FORCED = re.compile(r"^\s*execution_mode:\s*force\s*$", re.M)
 
 
 def main() -> int:
@@ -38,10 +40,15 @@ def main() -> int:
     for page in pages:
         record = records.get(page.resolve())
         cached = cache.get_cached_project_nb(record.pk) if record else None
-        if cached is None:
+        if cached is not None:
+            nb = cache.get_cache_bundle(cached.pk).nb
+        elif FORCED.search(page.read_text()) and (EXECUTED / page.relative_to(ROOT)).with_suffix(".ipynb").exists():
+            # A page executed afresh on every build (execution_mode: force) is not cached;
+            # the build's own copy is complete, as such pages glue nothing.
+            nb = nbformat.read((EXECUTED / page.relative_to(ROOT)).with_suffix(".ipynb"), as_version=4)
+        else:
             missing.append(page.relative_to(ROOT).as_posix())
             continue
-        nb = cache.get_cache_bundle(cached.pk).nb
         nbformat.write(nb, OUT / f"{page.stem}.ipynb")
     if missing:
         print(f"not executed since they last changed: {missing}; build the book first (make book)")
