@@ -17,6 +17,12 @@ Loaded through ``sphinx: local_extensions`` in ``_config.yml``.
    twice and the browser reports "Identifier 'THEBE_JS_URL' has already been declared".
    We give the builder's copy the file name ``""`` as well, so Sphinx's own
    de-duplication sees one script.
+
+3. Downloadable notebooks after a cache hit. When myst-nb 1.4 takes a page's outputs from
+   jupyter-cache, it merges them into a new notebook object but writes the *original*,
+   output-free one to ``_build/jupyter_execute``, which sphinx-book-theme then offers as
+   the executed ``.ipynb`` download. Before the theme copies it, we merge the cached
+   outputs into that file (leaving out myst-nb's glue records, as a fresh execution does).
 """
 
 from __future__ import annotations
@@ -71,7 +77,34 @@ def _point_launch_links_at_notebooks(app, pagename, templatename, context, doctr
                 button["url"] = button["url"].replace(old, new)
 
 
+def _restore_cached_outputs(app, pagename, templatename, context, doctree) -> None:
+    import nbformat
+
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if not executed.exists():
+        return
+    nb = nbformat.read(executed, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if not code or any(c.get("outputs") for c in code):
+        return
+    from jupyter_cache import get_cache
+
+    cache_path = app.config["nb_execution_cache_path"] or str(Path(app.outdir).parent / ".jupyter_cache")
+    if not Path(cache_path).exists():
+        return
+    try:
+        _, merged = get_cache(cache_path).merge_match_into_notebook(nb)
+    except KeyError:  # no cached execution of this exact code: nothing to restore
+        return
+    for cell in merged.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if "scrapbook" not in o.get("metadata", {})]
+    nbformat.write(merged, executed)
+
+
 def setup(app):
+    # Before sphinx-book-theme (priority 501) copies the notebook for download.
+    app.connect("html-page-context", _restore_cached_outputs, priority=400)
     app.connect("env-before-read-docs", _dedupe_inline_scripts, priority=900)
     # sphinx-book-theme adds the launch buttons at priority 501.
     app.connect("html-page-context", _point_launch_links_at_notebooks, priority=600)
