@@ -169,14 +169,10 @@ def _activation_modules(net: nn.Module) -> list[nn.Module]:
     return [m for m in net.modules() if isinstance(m, kinds) and not isinstance(m, nn.Identity)]
 
 
-def dead_units(net: nn.Module, X: torch.Tensor) -> list[torch.Tensor]:
-    """Which units of each activation layer of ``net`` are dead on the inputs ``X``.
-
-    A unit is dead when its output is exactly 0 for every row of ``X``. Such a unit also
-    passes no gradient back for any of these inputs: for a ReLU, output 0 means z <= 0,
-    where ReLU'(z) = 0. Returns one boolean tensor of shape (units,) per activation module
-    (``nn.Identity`` excluded), in the order the modules are listed by ``net.modules()``.
-    """
+def activation_outputs(net: nn.Module, X: torch.Tensor) -> list[torch.Tensor]:
+    """The output of every activation module of ``net`` (maxout included, ``nn.Identity``
+    excluded) on the batch ``X``, in the order ``net.modules()`` lists them, without
+    recording gradients. Shared by :func:`dead_units` and ``gb.activation_stats``."""
     if not isinstance(net, nn.Module):
         raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
     if not isinstance(X, torch.Tensor) or X.ndim != 2 or X.shape[0] == 0:
@@ -192,7 +188,18 @@ def dead_units(net: nn.Module, X: torch.Tensor) -> list[torch.Tensor]:
     finally:
         for h in hooks:
             h.remove()
-    return [(out == 0).flatten(1).all(dim=0) for out in outputs]  # (units,) per layer
+    return outputs
+
+
+def dead_units(net: nn.Module, X: torch.Tensor) -> list[torch.Tensor]:
+    """Which units of each activation layer of ``net`` are dead on the inputs ``X``.
+
+    A unit is dead when its output is exactly 0 for every row of ``X``. Such a unit also
+    passes no gradient back for any of these inputs: for a ReLU, output 0 means z <= 0,
+    where ReLU'(z) = 0. Returns one boolean tensor of shape (units,) per activation module
+    (``nn.Identity`` excluded), in the order the modules are listed by ``net.modules()``.
+    """
+    return [(out == 0).flatten(1).all(dim=0) for out in activation_outputs(net, X)]  # (units,) per layer
 
 
 def dead_unit_fraction(net: nn.Module, X: torch.Tensor, *, per_layer: bool = False):

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ._validate import one_of
-from .activations import ACTIVATIONS
+from .activations import activation_outputs
 from .models import linear_layers
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -87,22 +87,10 @@ def activation_stats(net: nn.Module, X: torch.Tensor) -> dict[str, torch.Tensor]
 
     Returns a dict of 1-D tensors with one entry per activation module (in order):
     ``"mean"``, ``"std"`` (over all units and examples) and ``"frac_zero"`` (the
-    fraction of outputs that are exactly 0, i.e. inactive ReLU units).
+    fraction of outputs that are exactly 0, i.e. inactive ReLU units). Maxout modules
+    count as activation modules; ``nn.Identity`` does not.
     """
-    if not isinstance(X, torch.Tensor) or X.ndim < 2:
-        raise ValueError("X must be a tensor of shape (batch, features)")
-    kinds = tuple(ACTIVATIONS.values())
-    acts = [m for m in net.modules() if isinstance(m, kinds) and not isinstance(m, nn.Identity)]
-    if not acts:
-        raise ValueError(f"net has no activation module among: {', '.join(ACTIVATIONS)}")
-    outputs: list[torch.Tensor] = []
-    hooks = [m.register_forward_hook(lambda _m, _i, out: outputs.append(out.detach())) for m in acts]
-    try:
-        with torch.no_grad():
-            net(X)
-    finally:
-        for h in hooks:
-            h.remove()
+    outputs = activation_outputs(net, X)
     return {
         "mean": torch.stack([o.mean() for o in outputs]),
         "std": torch.stack([o.std() for o in outputs]),
