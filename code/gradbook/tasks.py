@@ -1,0 +1,62 @@
+"""Sequence tasks with long-range dependencies, generated on the fly (no downloads).
+
+* :func:`adding_problem` - Hochreiter & Schmidhuber's adding problem (1997, experiment 4)
+  in the two-channel form of Le, Jaitly & Hinton (2015): at every one of T steps the input
+  is a pair (value, marker); the values are drawn from U[0, 1]; exactly two markers are 1,
+  one in the first half of the sequence and one in the second; the target is the sum of
+  the two marked values. The first marked value must be remembered for at least T/2 steps.
+* :data:`ADDING_BASELINE_MSE` - 1/6, the mean squared error of always answering the mean
+  1 = E[X1 + X2]: Var(X1 + X2) = 2 Var(U[0, 1]) = 2/12. A model that beats it has used
+  the markers.
+
+Introduced in chapter 9.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._validate import integer
+
+__all__ = ["ADDING_BASELINE_MSE", "adding_problem"]
+
+#: The MSE of predicting the constant 1 on the adding problem: Var(X1 + X2) = 1/6.
+ADDING_BASELINE_MSE = 1.0 / 6.0
+
+
+def adding_problem(
+    n: int,
+    T: int,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` sequences of the adding problem with ``T`` steps: ``(x, y)``.
+
+    ``x`` has shape (n, T, 2): channel 0 holds the values, channel 1 the markers. ``y`` has
+    shape (n, 1). The first marker sits uniformly in steps 0 .. T//2 - 1, the second in
+    steps T//2 .. T - 1. Randomness comes from ``generator`` if given, else from a new
+    generator seeded with ``seed`` if given, else from torch's global generator; give at
+    most one of the two.
+    """
+    n = integer("n", n, minimum=1)
+    T = integer("T", T, minimum=2)
+    if generator is not None and seed is not None:
+        raise ValueError("give generator or seed, not both")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    if seed is not None:
+        generator = torch.Generator().manual_seed(integer("seed", seed, minimum=0, maximum=2**63 - 1))
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+    half = T // 2
+    values = torch.rand(n, T, generator=generator, dtype=torch.float64)
+    first = torch.randint(0, half, (n,), generator=generator)
+    second = torch.randint(half, T, (n,), generator=generator)
+    markers = torch.zeros(n, T, dtype=torch.float64)
+    rows = torch.arange(n)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    y = (values[rows, first] + values[rows, second]).unsqueeze(1)
+    return torch.stack([values, markers], dim=2).to(dtype), y.to(dtype)
