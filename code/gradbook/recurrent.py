@@ -272,18 +272,24 @@ def step_jacobians(net: RecurrentNet, x: torch.Tensor, state: State | None = Non
     of step t, evaluated along the trajectory that starts from ``state`` (zero by default).
     """
     x = _check_sequence(net, x)
-    n = net.hidden_size
+    n, d = net.hidden_size, net.state_size
 
     def step(s_flat: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
-        s = (s_flat[:n], s_flat[n:]) if net.has_cell_state else s_flat
-        out = net.step(x_t.unsqueeze(0), tuple(p.unsqueeze(0) for p in s) if isinstance(s, tuple) else s.unsqueeze(0))
-        return _flatten(out)[0]
+        """The step on a batch of flattened states (rows), all with the same input x_t."""
+        s = (s_flat[:, :n], s_flat[:, n:]) if net.has_cell_state else s_flat
+        return _flatten(net.step(x_t.expand(s_flat.shape[0], -1), s))
 
-    s = _flatten(net.initial_state(1) if state is None else state)[0].detach()
+    s = _flatten(net.initial_state(1) if state is None else state)[:1].detach()
+    eye = torch.eye(d, dtype=s.dtype)
     jacobians = []
-    with torch.no_grad():
-        for t in range(x.shape[0]):
-            jacobians.append(torch.func.jacrev(step)(s, x[t]))
+    for t in range(x.shape[0]):
+        # d copies of the state, one backward pass: row i of the result is e_i^T J, the
+        # gradient of output i, because the copies do not interact.
+        with torch.enable_grad():
+            copies = s.expand(d, d).clone().requires_grad_(True)
+            (rows,) = torch.autograd.grad(step(copies, x[t]), copies, grad_outputs=eye)
+        jacobians.append(rows)
+        with torch.no_grad():
             s = step(s, x[t])
     return torch.stack(jacobians)
 
