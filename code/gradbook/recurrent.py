@@ -26,6 +26,8 @@ use it too (the adding problem is in :mod:`gradbook.tasks`).
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable, Iterator
 
 import torch
@@ -53,6 +55,10 @@ _PLAIN = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "irn
 _FUSED = {"tanh", "relu", "irnn", "lstm", "gru"}  # kinds PyTorch has a fused implementation of
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+# PyTorch initialises nn.RNN/LSTM/GRU from the global generator; a seeded build borrows it
+# (fork_rng), so two threads building at once must take turns (see gradbook.parallel).
+_SEEDED_BUILD = threading.Lock()
 
 
 class RecurrentNet(nn.Module):
@@ -179,7 +185,8 @@ def recurrent_net(
       value, the usual trick (Gers et al. 2000; Jozefowicz et al. 2015) to start with
       a forget gate near 1.
 
-    ``seed`` makes the weights repeatable without touching the global generator.
+    ``seed`` makes the weights repeatable without touching the global generator, also when
+    several threads build networks at once.
     """
     kind = one_of("kind", kind, KINDS)
     if dtype not in (torch.float32, torch.float64):
@@ -194,7 +201,8 @@ def recurrent_net(
             raise ValueError(f"forget_bias applies to kind 'lstm' only, not to {kind!r}")
     if seed is not None:
         seed = integer("seed", seed, minimum=0, maximum=2**63 - 1)
-    with torch.random.fork_rng(enabled=seed is not None):
+    with _SEEDED_BUILD if seed is not None else contextlib.nullcontext(), \
+            torch.random.fork_rng(enabled=seed is not None):
         if seed is not None:
             torch.manual_seed(seed)
         net = RecurrentNet(kind, input_size, hidden_size, output_size).to(dtype)
