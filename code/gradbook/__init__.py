@@ -17,7 +17,7 @@ Import it as ``import gradbook as gb``. Each module holds one idea:
 * :mod:`gradbook.jacobian` - layer and input-output Jacobians, forward/backward spread (chapter 5)
 * :mod:`gradbook.recurrent` - RNN, IRNN, LSTM and GRU cells written out; gradients through time (chapters 7-9)
 * :mod:`gradbook.clipping` - clipping by norm and by value; Pascanu's one-unit cliff (chapter 8)
-* :mod:`gradbook.tasks` - the adding problem, a long-range sequence task (chapter 9)
+* :mod:`gradbook.tasks` - long-range sequence tasks: the latch task (chapter 8), the adding problem (chapter 9)
 * :mod:`gradbook.parallel` - independent training jobs side by side, one per core (chapter 9)
 
 Modules not imported below load on first use: ``gb.monitor.GradientMonitor`` just works.

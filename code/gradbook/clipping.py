@@ -16,9 +16,8 @@ Introduced in chapter 8 (gradient clipping).
   forward mode by a hand-written recurrence, so a 400 x 400 map costs one pass.
 * :func:`cliff_descent` - gradient descent on that loss from many starting points at once,
   with or without clipping by norm; returns every point visited.
-* :func:`latch_task` - sequences whose first input is a bit (+1 or -1) followed by noise;
-  the target is the bit, so a network must hold it for T - 1 steps (information latching,
-  in the spirit of Bengio, Simard & Frasconi 1994).
+
+The sequence task of the chapter's exploding RNN is :func:`gradbook.tasks.latch_task`.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ __all__ = [
     "cliff_descent",
     "cliff_loss_and_grad",
     "cosine",
-    "latch_task",
     "total_norm",
 ]
 
@@ -186,38 +184,3 @@ def cliff_descent(
     losses.append(cliff_loss_and_grad(w, b, steps=unroll, x0=x0, target=target)[0])
     return {"w": torch.stack(ws), "b": torch.stack(bs), "loss": torch.stack(losses),
             "grad_norm": torch.stack(norms), "step": torch.stack(lengths)}
-
-
-def latch_task(
-    n: int,
-    T: int,
-    *,
-    noise: float = 0.5,
-    generator: torch.Generator | None = None,
-    seed: int | None = None,
-    dtype: torch.dtype = torch.float32,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` sequences of ``T`` steps whose target is their first input: ``(x, y)``.
-
-    ``x`` has shape (n, T, 1): step 0 holds a bit, +1 or -1 with equal probability, and
-    steps 1 .. T-1 hold Gaussian noise of standard deviation ``noise``. ``y`` has shape
-    (n, 1) and equals the bit. Predicting 0 gives a mean squared error of 1, the chance
-    level; doing better requires carrying the bit across T - 1 noisy steps. Randomness
-    comes from ``generator``, or from a new generator seeded with ``seed``, or from
-    torch's global generator; give at most one of the two.
-    """
-    n = integer("n", n, minimum=1)
-    T = integer("T", T, minimum=1)
-    noise = real("noise", noise, nonnegative=True)
-    if generator is not None and seed is not None:
-        raise ValueError("give generator or seed, not both")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    if seed is not None:
-        generator = torch.Generator().manual_seed(integer("seed", seed, minimum=0, maximum=2**63 - 1))
-    if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
-    bits = torch.randint(0, 2, (n, 1), generator=generator).to(torch.float64) * 2 - 1  # (n, 1)
-    x = noise * torch.randn(n, T, 1, generator=generator, dtype=torch.float64)
-    x[:, 0, 0] = bits[:, 0]
-    return x.to(dtype), bits.to(dtype)

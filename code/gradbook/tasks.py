@@ -5,23 +5,42 @@
   is a pair (value, marker); the values are drawn from U[0, 1]; exactly two markers are 1,
   one in the first half of the sequence and one in the second; the target is the sum of
   the two marked values. The first marked value must be remembered for at least T/2 steps.
+* :func:`latch_task` - a bit (+1 or -1) at the first step, then noise; the target is the
+  bit, so a network must hold it for T - 1 steps (Bengio et al. 1994's information
+  latching). Chapter 8 trains an exploding RNN on it.
 * :data:`ADDING_BASELINE_MSE` - 1/6, the mean squared error of always answering the mean
   1 = E[X1 + X2]: Var(X1 + X2) = 2 Var(U[0, 1]) = 2/12. A model that beats it has used
   the markers.
 
-Introduced in chapter 9.
+The adding problem is introduced in chapter 9, the latch task in chapter 8.
 """
 
 from __future__ import annotations
 
 import torch
 
-from ._validate import integer
+from ._validate import integer, real
 
-__all__ = ["ADDING_BASELINE_MSE", "adding_problem"]
+__all__ = ["ADDING_BASELINE_MSE", "adding_problem", "latch_task"]
 
 #: The MSE of predicting the constant 1 on the adding problem: Var(X1 + X2) = 1/6.
 ADDING_BASELINE_MSE = 1.0 / 6.0
+
+
+def _source(generator: torch.Generator | None, seed: int | None) -> torch.Generator | None:
+    """The generator to draw from: ``generator``, a new one seeded with ``seed``, or None (global)."""
+    if generator is not None and seed is not None:
+        raise ValueError("give generator or seed, not both")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    if seed is not None:
+        return torch.Generator().manual_seed(integer("seed", seed, minimum=0, maximum=2**63 - 1))
+    return generator
+
+
+def _check_dtype(dtype: torch.dtype) -> None:
+    if dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
 
 
 def adding_problem(
@@ -42,14 +61,8 @@ def adding_problem(
     """
     n = integer("n", n, minimum=1)
     T = integer("T", T, minimum=2)
-    if generator is not None and seed is not None:
-        raise ValueError("give generator or seed, not both")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    if seed is not None:
-        generator = torch.Generator().manual_seed(integer("seed", seed, minimum=0, maximum=2**63 - 1))
-    if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+    generator = _source(generator, seed)
+    _check_dtype(dtype)
     half = T // 2
     values = torch.rand(n, T, generator=generator, dtype=torch.float64)
     first = torch.randint(0, half, (n,), generator=generator)
@@ -60,3 +73,32 @@ def adding_problem(
     markers[rows, second] = 1.0
     y = (values[rows, first] + values[rows, second]).unsqueeze(1)
     return torch.stack([values, markers], dim=2).to(dtype), y.to(dtype)
+
+
+def latch_task(
+    n: int,
+    T: int,
+    *,
+    noise: float = 0.5,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` sequences of ``T`` steps whose target is their first input: ``(x, y)``.
+
+    ``x`` has shape (n, T, 1): step 0 holds a bit, +1 or -1 with equal probability, and
+    steps 1 .. T-1 hold Gaussian noise of standard deviation ``noise``. ``y`` has shape
+    (n, 1) and equals the bit. Predicting 0 gives a mean squared error of 1, the chance
+    level; doing better requires carrying the bit across T - 1 noisy steps. Randomness
+    comes from ``generator``, or from a new generator seeded with ``seed``, or from
+    torch's global generator; give at most one of the two.
+    """
+    n = integer("n", n, minimum=1)
+    T = integer("T", T, minimum=1)
+    noise = real("noise", noise, nonnegative=True)
+    generator = _source(generator, seed)
+    _check_dtype(dtype)
+    bits = torch.randint(0, 2, (n, 1), generator=generator).to(torch.float64) * 2 - 1  # (n, 1)
+    x = noise * torch.randn(n, T, 1, generator=generator, dtype=torch.float64)
+    x[:, 0, 0] = bits[:, 0]
+    return x.to(dtype), bits.to(dtype)

@@ -146,16 +146,16 @@ def test_cliff_descent_matches_a_loop_with_clip_by_norm():
 
 
 def test_latch_task():
-    x, y = gb.clipping.latch_task(2000, 15, noise=0.5, seed=3)
+    x, y = gb.tasks.latch_task(2000, 15, noise=0.5, seed=3)
     assert x.shape == (2000, 15, 1) and y.shape == (2000, 1) and x.dtype == torch.float32
     assert torch.equal(x[:, 0], y) and set(y.unique().tolist()) == {-1.0, 1.0}
     assert abs(x[:, 1:].std().item() - 0.5) < 0.02 and abs(y.mean().item()) < 0.1
-    x2, _ = gb.clipping.latch_task(2000, 15, noise=0.5, seed=3)
+    x2, _ = gb.tasks.latch_task(2000, 15, noise=0.5, seed=3)
     assert torch.equal(x, x2)
     gen = torch.Generator().manual_seed(3)
-    x3, _ = gb.clipping.latch_task(2000, 15, noise=0.5, generator=gen, dtype=F64)
+    x3, _ = gb.tasks.latch_task(2000, 15, noise=0.5, generator=gen, dtype=F64)
     assert x3.dtype == F64 and torch.equal(x3.float(), x)  # same stream as seed=3
     with pytest.raises(ValueError, match="not both"):
-        gb.clipping.latch_task(2, 3, seed=1, generator=gen)
+        gb.tasks.latch_task(2, 3, seed=1, generator=gen)
     with pytest.raises(ValueError, match="noise must be zero or positive"):
-        gb.clipping.latch_task(2, 3, noise=-1.0)
+        gb.tasks.latch_task(2, 3, noise=-1.0)
