@@ -1,69 +1,81 @@
 """gradbook: the shared package of the executable textbook on vanishing and exploding gradients.
 
-Import it as ``import gradbook as gb``. Each module holds one idea:
+Import it as ``import gradbook as gb``. One rule for the whole package: every name a
+chapter uses is ``gb.<name>`` (listed in ``__all__``); the exercise checks are the one
+namespace of their own, ``gb.checks.<name>``. Results come back as small frozen
+dataclasses (``gb.FitRecord``, ``gb.ActivationStats``, ...), never as dicts.
 
-* :mod:`gradbook.seeding` - ``set_seed`` (honours ``GRADBOOK_SEED``)
-* :mod:`gradbook.data` - the digits with one fixed split; synthetic Gaussian inputs
-* :mod:`gradbook.activations` - activations (maxout and PReLU too), their derivatives, dead-unit counts
-* :mod:`gradbook.models` - ``mlp`` and ``initialise`` with explicit init schemes
-* :mod:`gradbook.probes` - per-layer gradient norms, Nielsen's statistic, activation statistics
-* :mod:`gradbook.backprop` - chapter 1's hand-written backpropagation
-* :mod:`gradbook.plotting` - the book's figure style
-* :mod:`gradbook.checks` - checks for the coding exercises
-* :mod:`gradbook.ledger` - "source says / we measure" tables for the claims ledger
-* :mod:`gradbook.multiseed` - many seeds trained at once as one batched model (chapter 3)
-* :mod:`gradbook.monitor` - a gradient monitor that catches explosions early (chapter 4)
-* :mod:`gradbook.randmat` - products and norms of random matrices (chapter 4)
-* :mod:`gradbook.jacobian` - layer and input-output Jacobians, forward/backward spread (chapter 5)
-* :mod:`gradbook.recurrent` - RNN, IRNN, LSTM and GRU cells written out; gradients through time (chapters 7-9)
-* :mod:`gradbook.clipping` - clipping by norm and by value; Pascanu's one-unit cliff (chapter 8)
-* :mod:`gradbook.tasks` - long-range sequence tasks: the latch task (chapter 8), the adding problem (chapter 9)
-* :mod:`gradbook.parallel` - independent training jobs side by side, one per core (chapter 9)
-
-Modules not imported below load on first use: ``gb.monitor.GradientMonitor`` just works.
+Each module holds one idea; :data:`MODULES` below says which (CONTRIBUTING.md has the
+same map with a line on each). A name is looked up in its module on first use, so
+``import gradbook`` itself loads nothing but this file.
 """
 
-from . import checks
-from .activations import (
-    ACTIVATIONS,
-    activation_module,
-    gain_interval_width,
-    sigmoid_prime,
-    sigmoid_second,
-    tanh_prime,
-)
-from .backprop import (
-    chain_bias_grads,
-    chain_forward,
-    two_layer_relu_grads,
-    two_layer_relu_loss,
-    two_layer_relu_problem,
-)
-from .data import gaussian_inputs, load_digits, one_hot
-from .ledger import Claim, claims_markdown, collect, show_claims
-from .models import INITS, initialise, linear_layers, mlp
-from .plotting import PALETTE, figure, log_axis, plot_layer_norms, use_style
-from .probes import activation_stats, grad_norms, nielsen_delta_norms
-from .seeding import default_seed, set_seed
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
+#: Every public name, by the module that holds it (in the order a reader meets them).
+MODULES: dict[str, tuple[str, ...]] = {
+    "seeding": ("ENV_VAR", "MAX_SEED", "THREADS", "default_seed", "set_seed"),
+    "data": ("N_CLASSES", "N_PIXELS", "N_TRAIN", "N_VAL", "gaussian_inputs", "load_digits", "one_hot"),
+    "activations": (
+        "ACTIVATIONS", "ELEMENTWISE", "SELU_ALPHA", "SELU_LAMBDA", "Maxout", "activation_fn", "activation_module",
+        "derivative", "elu_prime", "gain_interval_width", "leaky_relu_prime", "maxout_prime", "relu_prime",
+        "selu_prime", "sigmoid_prime", "sigmoid_second", "tanh_prime",
+    ),
+    "models": ("INITS", "initialise", "linear_layers", "maxout_mlp", "mlp"),
+    "probes": (
+        "ActivationStats", "activation_outputs", "activation_stats", "dead_unit_fraction", "dead_units",
+        "grad_norms", "nielsen_delta_norms", "total_norm",
+    ),
+    "train": ("OPTIMIZERS", "FitRecord", "accuracy", "fit"),
+    "backprop": (
+        "CHAIN_ACTIVATIONS", "chain_bias_grads", "chain_forward", "two_layer_relu_grads", "two_layer_relu_loss",
+        "two_layer_relu_problem",
+    ),
+    "multiseed": (
+        "NIELSEN", "MultiseedRun", "multiseed_accuracy", "multiseed_backprop", "multiseed_cost",
+        "multiseed_delta_norms", "multiseed_forward", "multiseed_init", "multiseed_orders", "multiseed_train",
+    ),
+    "monitor": ("GradientMonitor", "NonFiniteError", "NonFiniteEvent"),
+    "randmat": ("growth_per_factor", "log_growth_per_factor", "product_norms", "spectral_norms"),
+    "jacobian": (
+        "SignalSpread", "forward_backward_std", "input_output_jacobian", "jacobian_singular_values",
+        "layer_jacobians",
+    ),
+    "rnn": ("KINDS", "RecurrentNet", "recurrent_net", "scaled_orthogonal"),
+    "through_time": (
+        "hidden_gradient_norms", "jacobian_product_norms", "net_jacobian", "state_gradient_norms", "step_jacobians",
+    ),
+    "clipping": ("clip_by_norm", "clip_by_value", "cosine"),
+    "cliff": ("CliffPath", "cliff_descent", "cliff_loss_and_grad"),
+    "tasks": ("ADDING_BASELINE_MSE", "adding_problem", "latch_task"),
+    "parallel": ("run_parallel",),
+    "plotting": ("PALETTE", "WIDTH", "figure", "log_axis", "plot_layer_norms", "use_style"),
+    "ledger": (
+        "Claim", "Criterion", "above", "at_least", "at_most", "below", "between", "claims_markdown", "collect",
+        "equal", "near", "show_claims", "true", "within_factor",
+    ),
+}
+
+_HOME = {name: module for module, names in MODULES.items() for name in names}
+
+__all__ = sorted(_HOME) + ["checks"]
+
 
 def __getattr__(name: str):
-    """Load a submodule on first use, so ``gb.monitor`` works without importing it here."""
-    import importlib
-    import importlib.util
+    """Look ``name`` up in the module that holds it (see :data:`MODULES`), once."""
+    if name in _HOME:
+        value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    elif name == "checks" or name in MODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module 'gradbook' has no attribute {name!r}; the public names are in gb.__all__")
+    globals()[name] = value
+    return value
 
-    if importlib.util.find_spec(f"{__name__}.{name}") is not None:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module 'gradbook' has no attribute {name!r}")
 
-__all__ = [
-    "ACTIVATIONS", "INITS", "PALETTE", "Claim", "claims_markdown", "collect", "show_claims",
-    "activation_module", "activation_stats", "chain_bias_grads", "chain_forward", "checks",
-    "default_seed", "figure", "gain_interval_width", "gaussian_inputs", "grad_norms",
-    "initialise", "linear_layers", "load_digits", "log_axis", "mlp", "nielsen_delta_norms",
-    "one_hot", "plot_layer_norms", "set_seed", "sigmoid_prime", "sigmoid_second",
-    "tanh_prime", "two_layer_relu_grads", "two_layer_relu_loss", "two_layer_relu_problem",
-    "use_style",
-]
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

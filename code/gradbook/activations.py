@@ -1,25 +1,31 @@
-"""Activation functions, their derivatives, and the modules that compute them.
+"""Activation functions f and their derivatives f': the package's one table of both.
 
-Chapter 2 derives the bounds sigma'(z) <= 1/4 and tanh'(z) <= 1 from the formulas here;
-:func:`gain_interval_width` is the closed form of Nielsen's chapter-5 problem (the width
-of the inputs on which one sigmoid neuron can amplify a gradient). :data:`ACTIVATIONS`
-maps the names that :func:`gradbook.mlp` accepts to module factories.
+* :data:`ACTIVATIONS` maps the names :func:`gradbook.mlp` accepts to module factories.
+* :func:`activation_fn` and :func:`derivative` give f and f' of an elementwise activation
+  by name (:data:`ELEMENTWISE` lists them). Every other module that needs f or f' (the
+  hand-written backpropagation of chapter 1, the recurrent Jacobians of chapter 7) asks
+  these two, so each formula is written once.
+* Chapter 2 derives the bounds sigma'(z) <= 1/4 and tanh'(z) <= 1 from
+  :func:`sigmoid_prime` and :func:`tanh_prime`; :func:`sigmoid_second` is sigma'';
+  :func:`gain_interval_width` is the closed form of Nielsen's chapter-5 problem (the
+  width of the inputs on which one sigmoid neuron can amplify a gradient).
+* Chapter 6 adds the rectifier family's derivatives (:func:`relu_prime`,
+  :func:`leaky_relu_prime`, :func:`elu_prime`, :func:`selu_prime`, with SELU's constants
+  :data:`SELU_ALPHA` and :data:`SELU_LAMBDA`) and the :class:`Maxout` unit with its
+  derivative :func:`maxout_prime`.
 
-Chapter 6 adds the rectifier family's derivatives (:func:`relu_prime`,
-:func:`leaky_relu_prime`, :func:`elu_prime`, :func:`selu_prime`, with SELU's constants
-:data:`SELU_ALPHA` and :data:`SELU_LAMBDA`), the :class:`Maxout` unit and its derivative
-:func:`maxout_prime`, and :func:`dead_units` / :func:`dead_unit_fraction`, which find the
-units that output 0 for every input of a data set.
+Statistics of a network's activations (dead units, saturation) are in :mod:`gradbook.probes`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
-from ._validate import integer, one_of, real
+from ._validate import float_tensor, integer, one_of, real
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -40,10 +46,9 @@ def activation_module(name: str) -> nn.Module:
 
 
 def _as_tensor(z) -> torch.Tensor:
+    """A float32/float64 tensor as it is; a number or a sequence of numbers as float64."""
     if isinstance(z, torch.Tensor):
-        if not z.dtype.is_floating_point:
-            raise TypeError(f"z must be a floating-point tensor, got dtype {z.dtype}")
-        return z
+        return float_tensor("z", z)
     try:
         return torch.as_tensor(z, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError):
@@ -164,51 +169,48 @@ def maxout_prime(z, pieces: int) -> torch.Tensor:
     return torch.zeros_like(grouped).scatter_(-1, winner, 1.0).flatten(-2)
 
 
-def _activation_modules(net: nn.Module) -> list[nn.Module]:
-    kinds = (*ACTIVATIONS.values(), Maxout)
-    return [m for m in net.modules() if isinstance(m, kinds) and not isinstance(m, nn.Identity)]
+# ---------------------------------------------------------------------------------------
+# The table: f and f' of every elementwise activation, by name.
+# ---------------------------------------------------------------------------------------
+
+_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, 0.01),
+    "elu": torch.nn.functional.elu,
+    "selu": torch.nn.functional.selu,
+    "identity": lambda z: z,
+}
+_DERIVATIVES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "sigmoid": sigmoid_prime,
+    "tanh": tanh_prime,
+    "relu": relu_prime,
+    "leaky_relu": leaky_relu_prime,
+    "elu": elu_prime,
+    "selu": selu_prime,
+    "identity": lambda z: torch.ones_like(_as_tensor(z)),
+}
+#: The elementwise activations whose f and f' :func:`activation_fn` and :func:`derivative` give.
+ELEMENTWISE = tuple(_FUNCTIONS)
 
 
-def activation_outputs(net: nn.Module, X: torch.Tensor) -> list[torch.Tensor]:
-    """The output of every activation module of ``net`` (maxout included, ``nn.Identity``
-    excluded) on the batch ``X``, in the order ``net.modules()`` lists them, without
-    recording gradients. Shared by :func:`dead_units` and ``gb.activation_stats``."""
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
-    if not isinstance(X, torch.Tensor) or X.ndim != 2 or X.shape[0] == 0:
-        raise ValueError("X must be a non-empty tensor of shape (examples, features)")
-    acts = _activation_modules(net)
-    if not acts:
-        raise ValueError(f"net has no activation module among: {', '.join([*ACTIVATIONS, 'maxout'])}")
-    outputs: list[torch.Tensor] = []
-    hooks = [m.register_forward_hook(lambda _m, _i, out: outputs.append(out.detach())) for m in acts]
-    try:
-        with torch.no_grad():
-            net(X)
-    finally:
-        for h in hooks:
-            h.remove()
-    return outputs
+def activation_fn(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The function f of the elementwise activation ``name`` (one of :data:`ELEMENTWISE`)."""
+    return _FUNCTIONS[one_of("activation", name, ELEMENTWISE)]
 
 
-def dead_units(net: nn.Module, X: torch.Tensor) -> list[torch.Tensor]:
-    """Which units of each activation layer of ``net`` are dead on the inputs ``X``.
+def derivative(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The derivative f' of the elementwise activation ``name`` (one of :data:`ELEMENTWISE`).
 
-    A unit is dead when its output is exactly 0 for every row of ``X``. Such a unit also
-    passes no gradient back for any of these inputs: for a ReLU, output 0 means z <= 0,
-    where ReLU'(z) = 0. Returns one boolean tensor of shape (units,) per activation module
-    (``nn.Identity`` excluded), in the order the modules are listed by ``net.modules()``.
+    Leaky ReLU uses PyTorch's default slope 0.01, as ``nn.LeakyReLU`` does; at a kink the
+    value is the left-hand derivative, the one ``torch.autograd`` uses.
     """
-    return [(out == 0).flatten(1).all(dim=0) for out in activation_outputs(net, X)]  # (units,) per layer
+    return _DERIVATIVES[one_of("activation", name, ELEMENTWISE)]
 
 
-def dead_unit_fraction(net: nn.Module, X: torch.Tensor, *, per_layer: bool = False):
-    """The fraction of hidden units of ``net`` that output exactly 0 for every row of ``X``.
-
-    Returns a float (over all units of all activation layers) or, with ``per_layer=True``,
-    a 1-D tensor with one fraction per activation layer. See :func:`dead_units`.
-    """
-    masks = dead_units(net, X)
-    if per_layer:
-        return torch.stack([m.float().mean() for m in masks])
-    return float(torch.cat(masks).float().mean())
+__all__ = [
+    "ACTIVATIONS", "ELEMENTWISE", "SELU_ALPHA", "SELU_LAMBDA", "Maxout", "activation_fn", "activation_module",
+    "derivative", "elu_prime", "gain_interval_width", "leaky_relu_prime", "maxout_prime", "relu_prime",
+    "selu_prime", "sigmoid_prime", "sigmoid_second", "tanh_prime",
+]

@@ -12,24 +12,20 @@ from __future__ import annotations
 
 import torch
 
-from ._validate import integer, one_of
+from ._validate import float_dtype, float_tensor, generator, integer, one_of
+from .activations import activation_fn, derivative
 
-DERIVATIVES = {
-    "sigmoid": lambda z: torch.sigmoid(z) * (1 - torch.sigmoid(z)),
-    "tanh": lambda z: 1 - torch.tanh(z) ** 2,
-    "relu": lambda z: (z > 0).to(z.dtype),
-    "identity": torch.ones_like,
-}
-FUNCTIONS = {
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "relu": torch.relu,
-    "identity": lambda z: z,
-}
+__all__ = [
+    "CHAIN_ACTIVATIONS", "chain_bias_grads", "chain_forward", "two_layer_relu_grads", "two_layer_relu_loss",
+    "two_layer_relu_problem",
+]
+
+#: The activations a scalar chain can use (f and f' come from :mod:`gradbook.activations`).
+CHAIN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
 
 
 def _chain_args(w, b, x, activation):
-    one_of("activation", activation, FUNCTIONS)
+    one_of("activation", activation, CHAIN_ACTIVATIONS)
     w = torch.as_tensor(w, dtype=torch.float64)
     b = torch.as_tensor(b, dtype=torch.float64)
     if w.ndim != 1 or b.shape != w.shape or w.numel() == 0:
@@ -40,7 +36,7 @@ def _chain_args(w, b, x, activation):
 def chain_forward(w, b, x, activation: str = "sigmoid"):
     """Run the scalar chain forward; return ``(z, a)`` with one entry per neuron."""
     w, b, x, activation = _chain_args(w, b, x, activation)
-    f = FUNCTIONS[activation]
+    f = activation_fn(activation)
     zs, as_ = [], []
     a = x
     for wj, bj in zip(w, b, strict=True):
@@ -59,7 +55,7 @@ def chain_bias_grads(w, b, x, activation: str = "sigmoid", dC_daL: float = 1.0) 
     """
     w, b, x, activation = _chain_args(w, b, x, activation)
     z, _ = chain_forward(w, b, x, activation)
-    fprime = DERIVATIVES[activation](z)
+    fprime = derivative(activation)(z)
     L = w.numel()
     grads = torch.empty(L, dtype=torch.float64)
     upstream = torch.as_tensor(float(dC_daL), dtype=torch.float64)  # dC/da_j
@@ -74,7 +70,7 @@ def two_layer_relu_problem(
     d_in: int = 1000,
     hidden: int = 100,
     d_out: int = 10,
-    seed: int = 0,
+    seed: int | torch.Generator = 0,
     dtype: torch.dtype = torch.float64,
 ):
     """Random data and N(0, 1) weights for the classic two-layer ReLU example.
@@ -85,7 +81,8 @@ def two_layer_relu_problem(
     sizes = [integer(k, v, minimum=1) for k, v in
              (("n", n), ("d_in", d_in), ("hidden", hidden), ("d_out", d_out))]
     n, d_in, hidden, d_out = sizes
-    gen = torch.Generator().manual_seed(integer("seed", seed, minimum=0))
+    float_dtype("dtype", dtype)
+    gen = generator(seed)
     x = torch.randn(n, d_in, generator=gen, dtype=dtype)
     y = torch.randn(n, d_out, generator=gen, dtype=dtype)
     w1 = torch.randn(d_in, hidden, generator=gen, dtype=dtype)
@@ -96,8 +93,7 @@ def two_layer_relu_problem(
 def _check_two_layer(x, y, w1, w2) -> None:
     named = {"x": x, "y": y, "w1": w1, "w2": w2}
     for name, t in named.items():
-        if not isinstance(t, torch.Tensor) or t.ndim != 2 or not t.dtype.is_floating_point:
-            raise ValueError(f"{name} must be a 2-D floating-point tensor")
+        float_tensor(name, t, ndim=2, shape="(rows, columns)")
     n, d_in = x.shape
     if w1.shape[0] != d_in or w2.shape[0] != w1.shape[1] or y.shape != (n, w2.shape[1]):
         raise ValueError(

@@ -14,7 +14,9 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from ._validate import integer, one_of, real
+from ._validate import float_dtype, generator, integer, one_of, real
+
+__all__ = ["N_CLASSES", "N_PIXELS", "N_TRAIN", "N_VAL", "gaussian_inputs", "load_digits", "one_hot"]
 
 N_TRAIN = 1500
 N_VAL = 297
@@ -46,15 +48,14 @@ def load_digits(split: str = "train", dtype: torch.dtype = torch.float32):
         ``"train"`` (1500 images), ``"val"`` (297 images) or ``"all"`` (both, training
         images first).
     dtype:
-        A floating-point torch dtype for ``X``.
+        ``torch.float32`` (the default) or ``torch.float64`` for ``X``.
 
     Returns
     -------
     X: tensor of shape (n, 64) with values in [0, 1]; y: int64 tensor of shape (n,).
     """
     one_of("split", split, ["train", "val", "all"])
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"dtype must be a floating-point torch dtype such as torch.float32, got {dtype!r}")
+    float_dtype("dtype", dtype)
     X_train, y_train, X_val, y_val = _digits_split()
     if split == "train":
         X, y = X_train, y_train
@@ -79,20 +80,17 @@ def gaussian_inputs(
     n: int,
     dim: int,
     std: float = 1.0,
-    seed: int | None = None,
+    seed: int | torch.Generator | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """``n`` synthetic inputs of dimension ``dim`` with i.i.d. N(0, std^2) entries.
 
-    With ``seed`` given, the draw uses its own generator and leaves the global one alone;
-    with ``seed=None`` it draws from torch's global generator (seeded by ``set_seed``).
+    With ``seed`` (a seed or a ``torch.Generator``) the draw uses its own generator and
+    leaves the global one alone; with ``seed=None`` it draws from torch's global generator
+    (seeded by ``set_seed``).
     """
     n = integer("n", n, minimum=1)
     dim = integer("dim", dim, minimum=1)
     std = real("std", std, nonnegative=True)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"dtype must be a floating-point torch dtype such as torch.float32, got {dtype!r}")
-    gen = None
-    if seed is not None:
-        gen = torch.Generator().manual_seed(integer("seed", seed, minimum=0))
-    return std * torch.randn(n, dim, generator=gen, dtype=dtype)
+    float_dtype("dtype", dtype)
+    return std * torch.randn(n, dim, generator=generator(seed), dtype=dtype)

@@ -18,10 +18,12 @@ Introduced in chapter 5.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from ._validate import float_tensor, module
 from .activations import ACTIVATIONS
 from .models import linear_layers
 
@@ -33,8 +35,7 @@ _ELEMENTWISE = tuple(ACTIVATIONS.values())
 
 def _check_inputs(X, net: nn.Module) -> tuple[torch.Tensor, bool]:
     """Return X as a (batch, features) tensor and whether it was a single (features,) input."""
-    if not isinstance(X, torch.Tensor) or X.ndim not in (1, 2) or not X.dtype.is_floating_point:
-        raise ValueError("X must be a floating-point tensor of shape (features,) or (batch, features)")
+    float_tensor("X", X, ndim=(1, 2), shape="(features,) or (batch, features)")
     if X.shape[-1] == 0 or (X.ndim == 2 and X.shape[0] == 0):
         raise ValueError(f"X must not be empty, got shape {tuple(X.shape)}")
     first = linear_layers(net)[0]
@@ -51,19 +52,18 @@ def _mlp_blocks(net: nn.Module) -> list[tuple[nn.Linear, list[nn.Module]]] | Non
     if not isinstance(net, nn.Sequential):
         return None
     blocks: list[tuple[nn.Linear, list[nn.Module]]] = []
-    for module in net:
-        if isinstance(module, nn.Linear):
-            blocks.append((module, []))
-        elif isinstance(module, _ELEMENTWISE) and blocks:
-            blocks[-1][1].append(module)
+    for layer in net:
+        if isinstance(layer, nn.Linear):
+            blocks.append((layer, []))
+        elif isinstance(layer, _ELEMENTWISE) and blocks:
+            blocks[-1][1].append(layer)
         else:
             return None
     return blocks or None
 
 
 def _require_mlp(net: nn.Module) -> list[tuple[nn.Linear, list[nn.Module]]]:
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    module("net", net)
     blocks = _mlp_blocks(net)
     if blocks is None:
         raise ValueError("net must be an nn.Sequential that starts with nn.Linear and otherwise holds only "
@@ -113,8 +113,7 @@ def input_output_jacobian(net: nn.Module, X: torch.Tensor) -> torch.Tensor:
     module it is computed by ``torch.func.jacrev``, one input at a time; the module must
     then treat the examples of a batch independently.
     """
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    module("net", net)
     Xb, single = _check_inputs(X, net)
     if _mlp_blocks(net) is not None:
         factors = layer_jacobians(net, Xb)
@@ -140,23 +139,34 @@ def jacobian_singular_values(net: nn.Module, X: torch.Tensor) -> torch.Tensor:
     return torch.linalg.svdvals(input_output_jacobian(net, X))
 
 
+@dataclass(frozen=True)
+class SignalSpread:
+    """What :func:`forward_backward_std` returns: one entry per ``nn.Linear``, input side first.
+
+    forward: the standard deviation of the pre-activations z^l.
+    backward: the standard deviation of the errors dC/dz^l, or None without labels.
+    """
+
+    forward: torch.Tensor
+    backward: torch.Tensor | None = None
+
+
 def forward_backward_std(
     net: nn.Module,
     X: torch.Tensor,
     y: torch.Tensor | None = None,
     loss_fn: LossFn = nn.functional.cross_entropy,
-) -> dict[str, torch.Tensor]:
+) -> SignalSpread:
     """The spread of the signal in every layer, one entry per ``nn.Linear``, input side first.
 
-    ``"forward"``: the standard deviation of the pre-activations z^l = W^l a^{l-1} + b^l over
-    all units and examples of the batch ``X``. ``"backward"`` (only if labels ``y`` are given):
+    ``forward``: the standard deviation of the pre-activations z^l = W^l a^{l-1} + b^l over
+    all units and examples of the batch ``X``. ``backward`` (only if labels ``y`` are given):
     the standard deviation of the errors dC/dz^l for C = ``loss_fn(net(X), y)``. With a
     ``"mean"`` reduction every error carries a factor 1/batch, which leaves the ratios
     between layers, the quantity variance propagation predicts, unchanged.
     The network's ``.grad`` fields are left untouched.
     """
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    module("net", net)
     X, _ = _check_inputs(X, net)
     if y is not None and (not isinstance(y, torch.Tensor) or y.shape[0] != X.shape[0]):
         raise ValueError("y must be a tensor with one row (or label) per row of X")
@@ -176,10 +186,9 @@ def forward_backward_std(
     finally:
         for h in hooks:
             h.remove()
-    result = {"forward": torch.stack([z.detach().std() for z in preacts])}
-    if y is not None:
-        result["backward"] = torch.stack([e.std() for e in errors])
-    return result
+    return SignalSpread(forward=torch.stack([z.detach().std() for z in preacts]),
+                        backward=None if y is None else torch.stack([e.std() for e in errors]))
 
 
-__all__ = ["forward_backward_std", "input_output_jacobian", "jacobian_singular_values", "layer_jacobians"]
+__all__ = ["SignalSpread", "forward_backward_std", "input_output_jacobian", "jacobian_singular_values",
+           "layer_jacobians"]

@@ -1,11 +1,18 @@
-"""The claims ledger: what a source says, what we measure, and whether the direction holds.
+"""The claims ledger: what a source says, what we measure, the test we hold it to, and whether it holds.
 
 Every chapter that quotes a figure from a paper or a book shows it in a "source says /
-we measure" table made by :func:`show_claims`. The table is displayed as Markdown, and
-the same claims travel, machine-readable, in the output's metadata (under the key
-``"gradbook"``), so the claims-ledger appendix can gather every chapter's claims from
-the executed notebooks with :func:`collect` instead of copying numbers by hand.
-Introduced for chapter 3; used by every chapter that sets our numbers beside a source's.
+we measure" table made by :func:`show_claims`. Each :class:`Claim` carries a
+:class:`Criterion` (:func:`above`, :func:`below`, :func:`between`, :func:`near`, ...): one
+value that both decides whether the claim holds and words that decision in the table,
+so the threshold is written once and a reader sees what was tested. ``show_claims``
+then asserts that every claim came out as the chapter says it does (``expected``), so a
+change that flips a claim fails the build instead of silently changing the table.
+
+The table is displayed as Markdown, and the same claims travel, machine-readable, in the
+output's metadata (under the key ``"gradbook"``), so the claims-ledger appendix can
+gather every chapter's claims from the executed notebooks with :func:`collect` instead
+of copying numbers by hand. Introduced for chapter 2; used by every chapter that sets
+our numbers beside a source's.
 """
 
 from __future__ import annotations
@@ -13,14 +20,111 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 
-from ._validate import real
+from ._validate import flag, real
 
 METADATA_KEY = "gradbook"
 _CHAPTER = re.compile(r"ch\d\d")
 _KEY = re.compile(r"[A-Za-z][\w-]*")
+
+
+def _num(x: float) -> str:
+    """A threshold as a reader would write it: 100, 0.05, 1e-10, 32,768."""
+    x = float(x)
+    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
+        return f"{x:.0e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+    if x == int(x) and abs(x) >= 1000:
+        return f"{int(x):,}"
+    return f"{x:.6g}"
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A criterion a measurement is held to: it decides (``test(value)``) and it says how (``wording``).
+
+    Build one with :func:`above`, :func:`at_least`, :func:`below`, :func:`at_most`,
+    :func:`between`, :func:`near`, :func:`within_factor`, :func:`equal` or :func:`true`; each names its
+    threshold once.
+    """
+
+    wording: str
+    check: Callable[[float], bool] = field(repr=False, compare=False)
+
+    def __call__(self, value: float) -> bool:
+        return bool(self.check(real("the measured value", value)))
+
+
+def above(x: float) -> Criterion:
+    """Holds when the measurement is greater than ``x``."""
+    x = real("x", x)
+    return Criterion(f"> {_num(x)}", lambda v: v > x)
+
+
+def at_least(x: float) -> Criterion:
+    """Holds when the measurement is ``x`` or more."""
+    x = real("x", x)
+    return Criterion(f"≥ {_num(x)}", lambda v: v >= x)
+
+
+def below(x: float) -> Criterion:
+    """Holds when the measurement is less than ``x``."""
+    x = real("x", x)
+    return Criterion(f"< {_num(x)}", lambda v: v < x)
+
+
+def at_most(x: float) -> Criterion:
+    """Holds when the measurement is ``x`` or less."""
+    x = real("x", x)
+    return Criterion(f"≤ {_num(x)}", lambda v: v <= x)
+
+
+def between(low: float, high: float) -> Criterion:
+    """Holds when ``low < measurement < high``."""
+    low, high = real("low", low), real("high", high)
+    if not low < high:
+        raise ValueError(f"low must be below high, got {low} and {high}")
+    return Criterion(f"between {_num(low)} and {_num(high)}", lambda v: low < v < high)
+
+
+def near(target: float, *, tol: float | None = None, rel: float | None = None) -> Criterion:
+    """Holds when the measurement is within ``tol`` of ``target`` (or within ``rel`` times it)."""
+    target = real("target", target)
+    if (tol is None) == (rel is None):
+        raise ValueError("give tol (an absolute tolerance) or rel (a relative one), not both or neither")
+    if tol is not None:
+        tol = real("tol", tol, nonnegative=True)
+        return Criterion(f"within {_num(tol)} of {_num(target)}", lambda v: abs(v - target) < tol)
+    rel = real("rel", rel, positive=True)
+    return Criterion(f"within {rel:.0%} of {_num(target)}", lambda v: abs(v - target) < rel * abs(target))
+
+
+def within_factor(target: float, factor: float) -> Criterion:
+    """Holds when the measurement lies between ``target / factor`` and ``target * factor``
+    (both positive): the test for an order of magnitude that a different data set may shift."""
+    target = real("target", target, positive=True)
+    factor = real("factor", factor, minimum=1.0)
+    if factor == 1.0:
+        raise ValueError("factor must be above 1 (use gb.equal for an exact value)")
+    return Criterion(f"within a factor {_num(factor)} of {_num(target)}",
+                     lambda v: target / factor < v < target * factor)
+
+
+def equal(x: float) -> Criterion:
+    """Holds when the measurement is exactly ``x`` (a count, or a value true by construction)."""
+    x = real("x", x)
+    return Criterion(f"= {_num(x)}", lambda v: v == x)
+
+
+def true(outcome: bool, wording: str) -> Criterion:
+    """A test decided elsewhere, for a claim that no single number captures: ``outcome``,
+    computed by the chapter, with ``wording`` saying what it is (shown in the table)."""
+    flag("outcome", outcome)
+    if not isinstance(wording, str) or not wording.strip():
+        raise ValueError("wording must say what was tested, e.g. 'every clipped run below the baseline'")
+    return Criterion(wording, lambda _v: outcome)
 
 
 @dataclass(frozen=True)
@@ -32,8 +136,13 @@ class Claim:
     source_value: the source's figure, as the source gives it (``"96.48%"``, ``"~100x"``).
     measured: our number, computed by the chapter.
     fmt: how to print ``measured`` (a format spec with optional text: ``"{:.2f}%"``).
-    holds: whether the direction of the source's claim holds in our measurement.
+    test: (keyword) the :class:`Criterion` that decides whether the source's claim holds in
+        our measurement.
     setting: what differs in our set-up (``"digits, 5 seeds"``), optional.
+    expected: whether the chapter's text says the claim holds (True, the default) or not;
+        :func:`show_claims` fails if the measurement disagrees.
+
+    ``holds`` is computed from ``test`` and ``measured``, never given.
     """
 
     source: str
@@ -41,8 +150,10 @@ class Claim:
     source_value: str
     measured: float
     fmt: str = "{:.3g}"
-    holds: bool = True
+    _: KW_ONLY
+    test: Criterion
     setting: str = ""
+    expected: bool = True
 
     def __post_init__(self):
         if not isinstance(self.source, str) or not _KEY.fullmatch(self.source):
@@ -51,8 +162,10 @@ class Claim:
             if not isinstance(getattr(self, name), str) or not getattr(self, name).strip():
                 raise ValueError(f"{name} must be a non-empty string")
         object.__setattr__(self, "measured", real("measured", self.measured))
-        if not isinstance(self.holds, bool):
-            raise TypeError(f"holds must be True or False, got {self.holds!r}")
+        if not isinstance(self.test, Criterion):
+            raise TypeError("test must be a gb.Criterion such as gb.above(100) or gb.near(1, rel=0.05), "
+                            f"got {self.test!r}")
+        flag("expected", self.expected)
         try:
             self.fmt.format(1.0)
         except (ValueError, IndexError, KeyError, AttributeError):
@@ -60,39 +173,58 @@ class Claim:
                 f"fmt must be a format string with one field such as {{:.2f}}, got {self.fmt!r}"
             ) from None
 
+    @property
+    def holds(self) -> bool:
+        """Whether the measurement passes the claim's test."""
+        return self.test(self.measured)
+
     def measured_text(self) -> str:
         return self.fmt.format(self.measured)
 
+    def record(self) -> dict:
+        """The claim as plain data (what :func:`collect` reads back), the test as its wording."""
+        return {"source": self.source, "claim": self.claim, "source_value": self.source_value,
+                "measured": self.measured, "fmt": self.fmt, "test": self.test.wording, "holds": self.holds,
+                "setting": self.setting}
+
 
 def claims_markdown(claims: list[Claim]) -> str:
-    """The Markdown (MyST) table of ``claims``: source, claim, source's figure, ours, holds."""
+    """The Markdown (MyST) table of ``claims``: source, claim, source's figure, ours, our test, holds."""
     if not claims or not all(isinstance(c, Claim) for c in claims):
         raise ValueError("claims must be a non-empty list of gb.Claim")
-    rows = ["| source | claim | source says | we measure | direction holds |",
-            "| --- | --- | ---: | ---: | :---: |"]
+    rows = ["| source | claim | source says | we measure | holds if | holds |",
+            "| --- | --- | ---: | ---: | --- | :---: |"]
     def cell(text: str) -> str:  # a "|" would end the table cell
         return text.replace("|", "\\|")
 
     for c in claims:
         ours = c.measured_text() + (f" ({c.setting})" if c.setting else "")
         rows.append(f"| {{cite}}`{c.source}` | {cell(c.claim)} | {cell(c.source_value)} | {cell(ours)} | "
-                    f"{'yes' if c.holds else '**no**'} |")
+                    f"{cell(c.test.wording)} | {'yes' if c.holds else '**no**'} |")
     return "\n".join(rows)
 
 
 def show_claims(chapter: str, claims: list[Claim]):
-    """Display the chapter's "source says / we measure" table and record its claims.
+    """Display the chapter's "source says / we measure" table, record its claims, and check them.
 
-    ``chapter`` is the chapter's short name (``"ch03"``). Returns nothing; the table is
-    displayed as the cell's output (use the tag ``remove-input`` on the cell).
+    ``chapter`` is the chapter's short name (``"ch03"``). The table is displayed as the
+    cell's output (tag the cell ``hide-input``, so a reader can open the tests). Raises
+    ``AssertionError`` naming every claim whose outcome differs from its ``expected``:
+    the chapter's text says it holds and it does not, or the other way round.
     """
     if not isinstance(chapter, str) or not _CHAPTER.fullmatch(chapter):
         raise ValueError(f"chapter must look like 'ch03', got {chapter!r}")
     from IPython.display import Markdown, display
 
     table = claims_markdown(claims)
-    record = {"chapter": chapter, "claims": [asdict(c) for c in claims]}
+    record = {"chapter": chapter, "claims": [c.record() for c in claims]}
     display(Markdown(table), metadata={METADATA_KEY: record})
+    wrong = [f"{c.claim!r}: measured {c.measured_text()}, test {c.test.wording!r}, "
+             f"{'holds' if c.holds else 'does not hold'} but the text says it "
+             f"{'does' if c.expected else 'does not'}" for c in claims if c.holds != c.expected]
+    if wrong:
+        raise AssertionError(f"{len(wrong)} claim(s) of {chapter} came out otherwise than the text says:\n"
+                             + "\n".join(wrong))
 
 
 def collect(notebooks) -> list[dict]:
@@ -115,3 +247,9 @@ def collect(notebooks) -> list[dict]:
         if not math.isfinite(c["measured"]):
             raise ValueError(f"claim {c['claim']!r} has a non-finite measurement")
     return found
+
+
+__all__ = [
+    "Claim", "Criterion", "above", "at_least", "at_most", "below", "between", "claims_markdown", "collect", "equal",
+    "near", "show_claims", "true", "within_factor",
+]

@@ -16,8 +16,10 @@ import math
 import torch
 from torch import nn
 
-from ._validate import integer, one_of, real
+from ._validate import float_dtype, generator, integer, module, one_of, real
 from .activations import ACTIVATIONS, Maxout, activation_module
+
+__all__ = ["INITS", "initialise", "linear_layers", "maxout_mlp", "mlp"]
 
 INITS = ("pytorch-default", "normal", "xavier", "he", "orthogonal", "lecun")
 
@@ -38,8 +40,7 @@ _GAINS = {
 
 def linear_layers(net: nn.Module) -> list[nn.Linear]:
     """The ``nn.Linear`` modules of ``net`` in the order they are applied."""
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    module("net", net)
     layers = [m for m in net.modules() if isinstance(m, nn.Linear)]
     if not layers:
         raise ValueError("net has no nn.Linear layer")
@@ -53,7 +54,7 @@ def initialise(
     std: float | None = None,
     gain: float = 1.0,
     bias_std: float = 0.0,
-    seed: int | None = None,
+    seed: int | torch.Generator | None = None,
 ) -> nn.Module:
     """Re-initialise every ``nn.Linear`` of ``net`` in place and return ``net``.
 
@@ -73,7 +74,8 @@ def initialise(
         Biases are drawn N(0, bias_std^2); 0 (the default) sets them to zero. Ignored by
         ``"pytorch-default"``.
     seed:
-        If given, the draw uses this seed and leaves torch's global generator untouched.
+        If given (a seed or a ``torch.Generator``), the draw uses its own generator and
+        leaves torch's global generator untouched.
     """
     one_of("init", init, INITS)
     gain = real("gain", gain, positive=True)
@@ -86,7 +88,7 @@ def initialise(
     elif std is not None:
         raise ValueError(f'std is only used with init "normal", not with init {init!r}')
     layers = linear_layers(net)
-    gen = torch.Generator().manual_seed(integer("seed", seed, minimum=0)) if seed is not None else None
+    gen = generator(seed)
     with torch.no_grad():
         for layer in layers:
             fan_out, fan_in = layer.weight.shape
@@ -114,6 +116,16 @@ def initialise(
                 else:
                     layer.bias.normal_(0.0, bias_std, generator=gen)
     return net
+
+
+def _blank_linear(n_in: int, n_out: int, dtype: torch.dtype) -> nn.Linear:
+    """An ``nn.Linear`` whose weights are not drawn yet (:func:`initialise` draws them).
+
+    Built on the meta device, so its constructor's default draw neither happens nor
+    advances the global generator that the chapter seeded: no global state is touched,
+    which keeps building networks in several threads at once repeatable.
+    """
+    return nn.Linear(n_in, n_out, device="meta", dtype=dtype).to_empty(device="cpu")
 
 
 def _orthogonal(rows: int, cols: int, gen, dtype) -> torch.Tensor:
@@ -160,20 +172,16 @@ def mlp(
     one_of("init", init, INITS)
     if output_activation is not None:
         one_of("output_activation", output_activation, ACTIVATIONS)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"dtype must be a floating-point torch dtype, got {dtype!r}")
+    float_dtype("dtype", dtype)
     if gain is None:
         gain = 1.0 if init in ("he", "lecun") else _GAINS[activation]
     sizes = [in_features] + [width] * depth + [out_features]
     modules: list[nn.Module] = []
-    # nn.Linear draws its own default init from the global generator; that draw is
-    # overwritten below, so keep it from advancing the generator the chapter seeded.
-    with torch.random.fork_rng(devices=[]):
-        for i in range(len(sizes) - 1):
-            modules.append(nn.Linear(sizes[i], sizes[i + 1], dtype=dtype))
-            if i < len(sizes) - 2:
-                # .to(dtype) matters only for activations with parameters (PReLU's slope)
-                modules.append(activation_module(activation).to(dtype))
+    for i in range(len(sizes) - 1):
+        modules.append(_blank_linear(sizes[i], sizes[i + 1], dtype))
+        if i < len(sizes) - 2:
+            # .to(dtype) matters only for activations with parameters (PReLU's slope)
+            modules.append(activation_module(activation).to(dtype))
     if output_activation is not None:
         modules.append(activation_module(output_activation).to(dtype))
     net = nn.Sequential(*modules)
@@ -219,16 +227,14 @@ def maxout_mlp(
     in_features = integer("in_features", in_features, minimum=1)
     out_features = integer("out_features", out_features, minimum=1)
     one_of("init", init, INITS)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"dtype must be a floating-point torch dtype, got {dtype!r}")
+    float_dtype("dtype", dtype)
     if std is not None and init != "normal":
         raise ValueError(f'std is only used with init "normal", not with init {init!r}')
     sizes = [in_features] + [width] * depth
     modules: list[nn.Module] = []
-    with torch.random.fork_rng(devices=[]):  # as in mlp: keep the global generator untouched
-        for n_in in sizes[:-1]:
-            modules += [nn.Linear(n_in, width * pieces, dtype=dtype), Maxout(pieces)]
-        modules.append(nn.Linear(sizes[-1], out_features, dtype=dtype))
+    for n_in in sizes[:-1]:
+        modules += [_blank_linear(n_in, width * pieces, dtype), Maxout(pieces)]
+    modules.append(_blank_linear(sizes[-1], out_features, dtype))
     net = nn.Sequential(*modules)
     kwargs = {"std": std} if init == "normal" else {}
     if init not in ("pytorch-default", "normal"):

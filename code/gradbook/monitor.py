@@ -19,6 +19,7 @@ Norms are computed in float64, so a large float32 gradient never reports a spuri
 ``inf`` norm: ``inf`` in the record means an entry itself was infinite.
 
 Introduced in chapter 4 (exploding gradients); chapter 12 uses it to diagnose broken networks.
+:func:`gradbook.fit` takes one as ``monitor=``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from torch import nn
 
 from ._validate import integer, one_of, real
 from .models import linear_layers
+from .probes import total_norm
 
 __all__ = ["GradientMonitor", "NonFiniteError", "NonFiniteEvent"]
 
@@ -134,8 +136,7 @@ class GradientMonitor:
 
     @staticmethod
     def _norm(tensors) -> float:
-        # float64, so float32 entries near their largest value do not overflow when squared
-        return math.sqrt(sum(float(t.detach().double().pow(2).sum()) for t in tensors))
+        return float(total_norm(tensors))  # float64: a large float32 entry does not overflow
 
     # -- the one call per step -----------------------------------------------------------
     def record(self, loss=None) -> torch.Tensor:

@@ -5,67 +5,58 @@ from several random starts. Rather than loop over seeds in Python, every tensor 
 carries a leading *seed* dimension: a layer's weights have shape ``(seeds, out, in)``,
 its biases ``(seeds, out)``, its activations ``(seeds, batch, width)``, and one batched
 matrix product (``torch.baddbmm``) does the work of every seed at once. Each seed still
-has its own initialisation and its own mini-batch order, so the result is exactly what
-training the seeds one after another would give (the unit tests check this against a
-plain single-network implementation that uses autograd).
+has its own initialisation and its own mini-batch order, so the result is what training
+the seeds one after another would give (the unit tests check this against a plain
+single-network implementation that uses autograd).
 
 The networks are Nielsen's: sigmoid hidden and output units, the cross-entropy cost
 summed over the outputs (so the output error is simply ``a - y``), weights
 N(0, 1/n_in), biases N(0, 1), and stochastic gradient descent with L2 weight decay in
 his form ``w <- (1 - lr * lmbda / n) w - (lr / m) sum_x dC_x/dw`` (n training examples,
-m per mini-batch; biases are not decayed). Backpropagation is written by hand: for
-this one architecture it is a few batched products, and it is several times faster than
-autograd on the many tiny steps of mini-batch SGD.
+m per mini-batch; biases are not decayed).
 
-* :func:`init_params` - Nielsen's initialisation for each seed: a list of ``(W, b)``.
-* :func:`batch_orders` - each seed's shuffle of the training set for every epoch.
-* :func:`forward` - the activations of every layer.
-* :func:`backprop` - the gradients of the mean cost, by hand.
-* :func:`delta_norms` - Nielsen's ||delta^l||, the norm of the mean bias gradient.
-* :func:`cost`, :func:`accuracy` - per seed.
-* :func:`train` - Nielsen's SGD for every seed at once; returns a :class:`Run`.
+Why the gradients are written by hand. ``benchmarks/multiseed_speedup.py`` times the
+same training with autograd on the same batched ``(seeds, out, in)`` tensors. On this
+book's problems the hand-written step (:class:`_SGD`, a few fused batched products) is
+about 3 times faster for mini-batches of 10, the many tiny steps where autograd's fixed
+cost per operation dominates, and about 1.3 times faster for full-batch steps on 1000
+examples (measured on a 2-core machine, one thread; ``make bench`` records both factors
+in benchmarks/results.json). There is one hand-written step, used for both; the unit
+tests check it against autograd.
+
+* :func:`multiseed_init` - Nielsen's initialisation for each seed: a list of ``(W, b)``.
+* :func:`multiseed_orders` - each seed's shuffle of the training set for every epoch.
+* :func:`multiseed_forward` - the activations of every layer.
+* :func:`multiseed_backprop` - the gradients of the mean cost, by hand.
+* :func:`multiseed_delta_norms` - Nielsen's ||delta^l||, the norm of the mean bias gradient.
+* :func:`multiseed_cost`, :func:`multiseed_accuracy` - per seed.
+* :func:`multiseed_train` - Nielsen's SGD for every seed at once; returns a :class:`MultiseedRun`.
 
 Introduced in chapter 3.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
 import torch
 
-from ._validate import integer, real
+from ._validate import flag, float_dtype, generator, integer, real, seed
 
 __all__ = [
-    "NIELSEN", "Run", "accuracy", "backprop", "batch_orders", "cost", "delta_norms",
-    "forward", "init_params", "train",
+    "NIELSEN", "MultiseedRun", "multiseed_accuracy", "multiseed_backprop", "multiseed_cost",
+    "multiseed_delta_norms", "multiseed_forward", "multiseed_init", "multiseed_orders", "multiseed_train",
 ]
 
 # Nielsen's hyper-parameters for the chapter-5 experiment.
 NIELSEN = {"epochs": 30, "batch_size": 10, "lr": 0.1, "lmbda": 5.0}
 
-# The mini-batch order of seed s comes from a generator seeded with s ^ _ORDER_SALT, a
-# number above 2**32, so it never shares a stream with any seed's initialisation.
-_ORDER_SALT = 0x5EED_0000_0000
-_MAX_SEED = 2**32 - 1
+# The mini-batch order of seed s comes from the seed's own stream _ORDER_STREAM (see
+# gradbook._validate.generator), so it never shares numbers with any initialisation.
+_ORDER_STREAM = 0x5EED_0000_0000
 
 Params = list[tuple[torch.Tensor, torch.Tensor]]
-
-
-def _one_thread(fn):
-    """Run ``fn`` on one thread: its products are small, and waking a second thread costs more
-    than it saves (much more on a busy machine). The result does not change."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            torch.set_num_threads(threads)
-    return wrapper
 
 
 # --- argument checks -------------------------------------------------------------------
@@ -73,7 +64,7 @@ def _one_thread(fn):
 def _check_seeds(seeds) -> list[int]:
     if isinstance(seeds, torch.Tensor | str) or not hasattr(seeds, "__iter__"):
         raise TypeError(f"seeds must be a list of whole numbers such as [0, 1, 2], got {seeds!r}")
-    seeds = [integer("each seed", s, minimum=0, maximum=_MAX_SEED) for s in seeds]
+    seeds = [seed("each seed", s) for s in seeds]
     if not seeds:
         raise ValueError("seeds must name at least one seed, e.g. [0, 1, 2, 3, 4]")
     return seeds
@@ -88,16 +79,10 @@ def _check_sizes(sizes) -> list[int]:
     return sizes
 
 
-def _check_dtype(dtype) -> torch.dtype:
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"dtype must be a floating-point torch dtype such as torch.float32, got {dtype!r}")
-    return dtype
-
-
 def _check_params(params) -> int:
     """Check a list of (W, b) with W (seeds, out, in) and b (seeds, out); return the seed count."""
     if not isinstance(params, list | tuple) or not params:
-        raise ValueError("params must be a non-empty list of (W, b) pairs, as init_params returns")
+        raise ValueError("params must be a non-empty list of (W, b) pairs, as multiseed_init returns")
     n_seeds, fan_in, dtype = None, None, None
     for l, pair in enumerate(params):
         if not isinstance(pair, list | tuple) or len(pair) != 2:
@@ -107,8 +92,9 @@ def _check_params(params) -> int:
             raise ValueError(f"params[{l}][0] (W) must be a tensor of shape (seeds, out, in)")
         if not isinstance(b, torch.Tensor) or b.shape != W.shape[:2]:
             raise ValueError(f"params[{l}][1] (b) must be a tensor of shape (seeds, out) = {tuple(W.shape[:2])}")
-        if not W.dtype.is_floating_point or b.dtype != W.dtype:
-            raise ValueError(f"params[{l}]: W and b must share one floating-point dtype")
+        float_dtype(f"params[{l}]'s dtype", W.dtype)
+        if b.dtype != W.dtype:
+            raise ValueError(f"params[{l}]: W and b must share one dtype")
         if n_seeds is None:
             n_seeds, dtype = W.shape[0], W.dtype
         elif W.shape[0] != n_seeds or W.dtype != dtype:
@@ -137,18 +123,18 @@ def _check_data(params, X, y, name: str = "X") -> torch.Tensor:
 
 # --- the model ---------------------------------------------------------------------------
 
-def init_params(sizes, seeds, *, dtype: torch.dtype = torch.float32) -> Params:
+def multiseed_init(sizes, seeds, *, dtype: torch.dtype = torch.float32) -> Params:
     """Nielsen's initialisation of a ``sizes`` network for every seed.
 
     Layer l gets weights W of shape (seeds, sizes[l+1], sizes[l]) from N(0, 1/sizes[l])
     and biases b of shape (seeds, sizes[l+1]) from N(0, 1). Seed ``s`` draws from its own
     generator, layer by layer (W, then b), so its network does not depend on which other
-    seeds are in the list. ``init_params([64, 30, 10], [0, 1, 2])`` -> ``[(W1, b1), (W2, b2)]``.
+    seeds are in the list. ``multiseed_init([64, 30, 10], [0, 1, 2])`` -> ``[(W1, b1), (W2, b2)]``.
     """
-    sizes, seeds, dtype = _check_sizes(sizes), _check_seeds(seeds), _check_dtype(dtype)
+    sizes, seeds, dtype = _check_sizes(sizes), _check_seeds(seeds), float_dtype("dtype", dtype)
     per_seed = []
     for s in seeds:
-        gen = torch.Generator().manual_seed(s)
+        gen = generator(s)
         layers = []
         for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
             W = torch.randn(n_out, n_in, generator=gen, dtype=torch.float64) / math.sqrt(n_in)
@@ -159,32 +145,31 @@ def init_params(sizes, seeds, *, dtype: torch.dtype = torch.float32) -> Params:
             for l in range(len(sizes) - 1)]
 
 
-def batch_orders(n: int, epochs: int, seeds) -> torch.Tensor:
+def multiseed_orders(n: int, epochs: int, seeds) -> torch.Tensor:
     """Each seed's shuffle of ``n`` training examples for every epoch: int64, (epochs, seeds, n).
 
-    Seed ``s`` shuffles with its own generator (independent of its initialisation's), so
+    Seed ``s`` shuffles with a stream of its own (independent of its initialisation's), so
     a seed trained alone or among others sees the same mini-batches.
     """
     n, epochs, seeds = integer("n", n, minimum=1), integer("epochs", epochs, minimum=1), _check_seeds(seeds)
     orders = torch.empty(epochs, len(seeds), n, dtype=torch.int64)
     for k, s in enumerate(seeds):
-        gen = torch.Generator().manual_seed(s ^ _ORDER_SALT)
+        gen = generator(s, stream=_ORDER_STREAM)
         for e in range(epochs):
             orders[e, k] = torch.randperm(n, generator=gen)
     return orders
 
 
 def _forward(params: Params, X: torch.Tensor) -> list[torch.Tensor]:
-    """Activations with the examples as columns, (seeds, width, n): the fastest layout for many examples."""
-    acts, a = [], X.T.expand(params[0][0].shape[0], *X.T.shape)  # every seed sees the same inputs
+    """Activations of every layer, (seeds, n, width); every seed sees the same inputs X (n, in)."""
+    acts, a = [], X.expand(params[0][0].shape[0], *X.shape)
     for W, b in params:
-        a = torch.baddbmm(b.unsqueeze(2), W, a).sigmoid_()
+        a = torch.baddbmm(b.unsqueeze(1), a, W.mT).sigmoid_()
         acts.append(a)
     return acts
 
 
-@_one_thread
-def forward(params: Params, X: torch.Tensor) -> list[torch.Tensor]:
+def multiseed_forward(params: Params, X: torch.Tensor) -> list[torch.Tensor]:
     """The activations ``a^1, ..., a^L`` of every layer, each of shape (seeds, examples, width).
 
     ``X`` (examples, inputs) is fed to every seed's network; the last entry is the output.
@@ -194,23 +179,22 @@ def forward(params: Params, X: torch.Tensor) -> list[torch.Tensor]:
     if not isinstance(X, torch.Tensor) or X.ndim != 2 or X.shape[1] != W0.shape[2] or X.dtype != W0.dtype:
         raise ValueError(f"X must be a {W0.dtype} tensor of shape (examples, {W0.shape[2]})")
     with torch.no_grad():
-        return [a.mT for a in _forward(params, X)]
+        return _forward(params, X)
 
 
 def _deltas(params: Params, X: torch.Tensor, Y: torch.Tensor):
-    """Activations and errors delta^l = dC_x/dz^l of every example, (seeds, width, n), input side first."""
+    """Activations and errors delta^l = dC_x/dz^l of every example, (seeds, n, width), input side first."""
     acts = _forward(params, X)
-    delta = acts[-1] - Y.T  # sigmoid output + cross-entropy: dC_x/dz^L = a^L - y
+    delta = acts[-1] - Y  # sigmoid output + cross-entropy: dC_x/dz^L = a^L - y
     deltas = [delta]
     for l in range(len(params) - 1, 0, -1):
         a = acts[l - 1]
-        delta = torch.bmm(params[l][0].mT, delta) * (a - a * a)  # (W^{l+1})^T delta^{l+1} * sigma'(z^l)
+        delta = torch.bmm(delta, params[l][0]) * (a - a * a)  # delta^{l+1} W^{l+1} * sigma'(z^l)
         deltas.append(delta)
     return acts, deltas[::-1]
 
 
-@_one_thread
-def backprop(params: Params, X: torch.Tensor, y: torch.Tensor) -> Params:
+def multiseed_backprop(params: Params, X: torch.Tensor, y: torch.Tensor) -> Params:
     """Gradients of the mean cost over the examples, by hand-written backpropagation.
 
     The cost of one example is the cross-entropy summed over the outputs,
@@ -222,12 +206,11 @@ def backprop(params: Params, X: torch.Tensor, y: torch.Tensor) -> Params:
     n = X.shape[0]
     with torch.no_grad():
         acts, deltas = _deltas(params, X, Y)
-        inputs = [X.T.expand(len(params[0][0]), *X.T.shape)] + acts[:-1]
-        return [(torch.bmm(d, a.mT) / n, d.mean(2)) for d, a in zip(deltas, inputs, strict=True)]
+        inputs = [X.expand(len(params[0][0]), *X.shape)] + acts[:-1]
+        return [(torch.bmm(d.mT, a) / n, d.mean(1)) for d, a in zip(deltas, inputs, strict=True)]
 
 
-@_one_thread
-def delta_norms(params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def multiseed_delta_norms(params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Nielsen's ||delta^l|| for every layer and seed: shape (seeds, layers), input side first.
 
     delta^l = dC/db^l averaged over the examples in ``X``, then its Euclidean norm: the
@@ -238,11 +221,10 @@ def delta_norms(params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tenso
     Y = _check_data(params, X, y)
     with torch.no_grad():
         _, deltas = _deltas(params, X, Y)
-        return torch.stack([d.mean(2).norm(dim=1) for d in deltas], dim=1)
+        return torch.stack([d.mean(1).norm(dim=1) for d in deltas], dim=1)
 
 
-@_one_thread
-def cost(params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def multiseed_cost(params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The cross-entropy cost summed over the outputs, averaged over the examples: (seeds,).
 
     This is Nielsen's cost without its L2 term.
@@ -254,20 +236,18 @@ def cost(params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def _cost(params: Params, X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    return _cost_of_outputs(_forward(params, X)[-1], Y.T, dim=1)
+    return _cost_of_outputs(_forward(params, X)[-1], Y)
 
 
-def _cost_of_outputs(a: torch.Tensor, Y: torch.Tensor, dim: int) -> torch.Tensor:
-    """Mean over examples (the last dimension) of -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)],
-    the outputs along ``dim``."""
+def _cost_of_outputs(a: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
+    """Mean over examples (dimension 1) of -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)], outputs last."""
     # With one-hot y each term is ln a_j or ln(1 - a_j); clamping the logarithm at -100
     # (as torch's binary_cross_entropy does) keeps a saturated output finite.
     p = torch.where(Y > 0, a, 1 - a)
-    return -p.log_().clamp_(min=-100.0).sum(dim).to(torch.float64).mean(-1)
+    return -p.log_().clamp_(min=-100.0).sum(-1).to(torch.float64).mean(-1)
 
 
-@_one_thread
-def accuracy(params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def multiseed_accuracy(params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The fraction of examples whose largest output is the right class, per seed: (seeds,)."""
     _check_params(params)
     _check_data(params, X, y)
@@ -276,14 +256,14 @@ def accuracy(params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def _accuracy(params: Params, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return (_forward(params, X)[-1].argmax(1) == y).to(torch.float64).mean(1)
+    return (_forward(params, X)[-1].argmax(-1) == y).to(torch.float64).mean(1)
 
 
 # --- training ----------------------------------------------------------------------------
 
-@dataclass
-class Run:
-    """What :func:`train` returns.
+@dataclass(frozen=True)
+class MultiseedRun:
+    """What :func:`multiseed_train` returns.
 
     sizes, seeds: the architecture and the seeds, one network per seed.
     params: the trained ``(W, b)`` of every layer, W (seeds, out, in), b (seeds, out).
@@ -292,7 +272,7 @@ class Run:
         validation data.
     train_cost: with ``record_cost``, the mean training cost (cross-entropy, no L2 term)
         at initialisation and after each epoch, (seeds, epochs + 1); otherwise None.
-        (:func:`cost` gives the cost of any parameters.)
+        (:func:`multiseed_cost` gives the cost of any parameters.)
     grad_norms: with ``record_grad_norms``, the norm of every layer's mean bias gradient
         over the mini-batch, taken at every step before the update: a list with one
         (seeds, steps) tensor per layer. With full-batch training it is Nielsen's
@@ -308,8 +288,7 @@ class Run:
     grad_norms: list[torch.Tensor] | None
 
 
-@_one_thread
-def train(
+def multiseed_train(
     sizes,
     seeds,
     X: torch.Tensor,
@@ -324,11 +303,11 @@ def train(
     params: Params | None = None,
     record_cost: bool = False,
     record_grad_norms: bool = False,
-) -> Run:
+) -> MultiseedRun:
     """Train one ``sizes`` network per seed with Nielsen's SGD, all seeds at once.
 
     Every epoch, seed s visits the ``n`` training examples in its own order
-    (:func:`batch_orders`) in mini-batches of ``batch_size`` (a final partial batch is
+    (:func:`multiseed_orders`) in mini-batches of ``batch_size`` (a final partial batch is
     dropped, as ``n`` is usually a multiple), and each mini-batch of m examples updates
 
     ``W <- (1 - lr * lmbda / n) W - (lr / m) sum_x dC_x/dW``,  ``b <- b - (lr / m) sum_x dC_x/db``.
@@ -338,10 +317,10 @@ def train(
 
     ``lmbda`` is one number for every seed, or a list with one value per seed (the same
     seed may then appear twice, to train one initialisation under two penalties).
-    ``params`` (default: :func:`init_params` of ``sizes`` and ``seeds`` in the dtype of
+    ``params`` (default: :func:`multiseed_init` of ``sizes`` and ``seeds`` in the dtype of
     ``X``) is copied, never changed. ``X_val``/``y_val`` add the validation accuracy
     after every epoch, ``record_cost`` the training cost, ``record_grad_norms`` the bias
-    gradients' norms at every step. See :class:`Run` for what is returned.
+    gradients' norms at every step. See :class:`MultiseedRun` for what is returned.
     """
     sizes, seeds = _check_sizes(sizes), _check_seeds(seeds)
     epochs = integer("epochs", epochs, minimum=1)
@@ -353,16 +332,16 @@ def train(
         lmbdas = [real("each lmbda", v, nonnegative=True) for v in lmbda]
     else:
         lmbdas = [real("lmbda", lmbda, nonnegative=True)] * len(seeds)
-    for name, flag in [("record_cost", record_cost), ("record_grad_norms", record_grad_norms)]:
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be True or False, got {flag!r}")
-    if not isinstance(X, torch.Tensor) or not X.dtype.is_floating_point:
-        raise ValueError("X must be a floating-point tensor of shape (examples, inputs)")
+    flag("record_cost", record_cost)
+    flag("record_grad_norms", record_grad_norms)
+    if not isinstance(X, torch.Tensor):
+        raise ValueError("X must be a float32 or float64 tensor of shape (examples, inputs)")
+    float_dtype("X's dtype", X.dtype)
     if params is None:
-        params = init_params(sizes, seeds, dtype=X.dtype)
+        params = multiseed_init(sizes, seeds, dtype=X.dtype)
     if _check_params(params) != len(seeds) or [params[0][0].shape[2]] + [W.shape[1] for W, _ in params] != sizes:
         raise ValueError(f"params must hold {len(seeds)} seeds of a {sizes} network, "
-                         "as init_params(sizes, seeds) gives")
+                         "as multiseed_init(sizes, seeds) gives")
     Y = _check_data(params, X, y)
     n = X.shape[0]
     batch_size = integer("batch_size", batch_size, minimum=1, maximum=n)
@@ -374,7 +353,7 @@ def train(
                   record_grad_norms)
 
 
-def _train(sizes, seeds, params, X, Y, epochs, m, lr, lmbdas, X_val, y_val, record_cost, record) -> Run:
+def _train(sizes, seeds, params, X, Y, epochs, m, lr, lmbdas, X_val, y_val, record_cost, record) -> MultiseedRun:
     S, n = len(seeds), X.shape[0]
     steps = n // m
     full_batch = m == n  # one step per epoch on every example: the order cannot matter
@@ -384,13 +363,8 @@ def _train(sizes, seeds, params, X, Y, epochs, m, lr, lmbdas, X_val, y_val, reco
     decays = None if uniform else torch.tensor([1.0 - lr * v / n for v in lmbdas], dtype=X.dtype).view(S, 1, 1)
     init = [(W.clone(), b.clone()) for W, b in params]
     Ws = [W.clone() for W, _ in params]  # (seeds, out, in)
-    # Small batches run fastest with the examples as rows, a full batch with the examples
-    # as columns (the long dimension last): biases broadcast as (seeds, 1, out) or (seeds, out, 1).
-    bs = [b.clone().unsqueeze(2 if full_batch else 1) for _, b in params]
-    norms = None
-    if record:
-        shape = (lambda W: (S, W.shape[1], 1)) if full_batch else (lambda W: (S, 1, W.shape[1]))
-        norms = [torch.empty(steps * epochs, *shape(W), dtype=X.dtype) for W in Ws]
+    bs = [b.clone().unsqueeze(1) for _, b in params]  # (seeds, 1, out): broadcasts over the batch rows
+    norms = [torch.empty(steps * epochs, S, 1, W.shape[1], dtype=X.dtype) for W in Ws] if record else None
     val_acc = torch.empty(S, epochs, dtype=torch.float64) if X_val is not None else None
     train_cost = torch.empty(S, epochs + 1, dtype=torch.float64) if record_cost else None
     sgd = _SGD(Ws, bs, lr / m, decay, decays, torch.ones(S, 1, m, dtype=X.dtype))
@@ -400,22 +374,22 @@ def _train(sizes, seeds, params, X, Y, epochs, m, lr, lmbdas, X_val, y_val, reco
 
     with torch.no_grad():
         if full_batch:
-            Xc, Yc = X.T.expand(S, -1, -1), Y.T.expand(S, -1, -1)  # (seeds, in, n), (seeds, out, n)
+            Xf, Yf = X.expand(S, -1, -1), Y.expand(S, -1, -1)  # (seeds, n, in), (seeds, n, out)
         else:
-            orders = batch_orders(n, epochs, seeds)
-            if record_cost:
-                train_cost[:, 0] = _cost(current(), X, Y)
+            orders = multiseed_orders(n, epochs, seeds)
+        if record_cost and not full_batch:
+            train_cost[:, 0] = _cost(current(), X, Y)
         t = 0
         for e in range(epochs):
             if full_batch:
-                out = sgd.step_columns(Xc, Yc, None if norms is None else [g[t] for g in norms])
+                out = sgd.step(Xf, Yf, None if norms is None else [g[t] for g in norms])
                 if record_cost:  # the cost before this epoch's step, from the step's own forward pass
-                    train_cost[:, e] = _cost_of_outputs(out, Yc, dim=1)
+                    train_cost[:, e] = _cost_of_outputs(out, Yf)
                 t += 1
             else:
                 Xe, Ye = X[orders[e]], Y[orders[e]]  # (seeds, n, in), each seed in its own order
                 for A, Yb in zip(Xe.split(m, dim=1)[:steps], Ye.split(m, dim=1)[:steps], strict=True):
-                    sgd.step_rows(A, Yb, None if norms is None else [g[t] for g in norms])
+                    sgd.step(A, Yb, None if norms is None else [g[t] for g in norms])
                     t += 1
             now = current()
             if record_cost and (not full_batch or e == epochs - 1):
@@ -425,44 +399,35 @@ def _train(sizes, seeds, params, X, Y, epochs, m, lr, lmbdas, X_val, y_val, reco
     grad_norms = None
     if norms is not None:
         grad_norms = [(g.flatten(2) / m).norm(dim=2).T.contiguous() for g in norms]  # (seeds, steps)
-    return Run(sizes=sizes, seeds=seeds, params=[(W.clone(), b.clone()) for W, b in current()], init=init,
-               val_acc=val_acc, train_cost=train_cost, grad_norms=grad_norms)
+    return MultiseedRun(sizes=sizes, seeds=seeds, params=[(W.clone(), b.clone()) for W, b in current()],
+                        init=init, val_acc=val_acc, train_cost=train_cost, grad_norms=grad_norms)
 
 
 class _SGD:
     """One step of Nielsen's SGD on every seed, with hand-written backpropagation.
 
-    ``step_rows`` takes a mini-batch with the examples as rows, ``(seeds, m, in)``;
-    ``step_columns`` a batch with the examples as columns, ``(seeds, in, m)``. Both update
-    the weights and biases in place, write each layer's summed bias gradient into
-    ``sums`` if given, and return the output activations of the forward pass.
+    :meth:`step` takes a mini-batch with the examples as rows, ``(seeds, m, in)``, updates
+    the weights and biases in place, writes each layer's summed bias gradient into
+    ``sums`` if given, and returns the output activations of the forward pass.
     """
 
     def __init__(self, Ws, bs, step, decay, decays, ones):
-        self.Ws, self.bs, self.step, self.decay, self.decays, self.ones = Ws, bs, step, decay, decays, ones
+        self.Ws, self.bs, self.lr, self.decay, self.decays, self.ones = Ws, bs, step, decay, decays, ones
         self.WTs = [W.mT for W in Ws]  # views: they follow the in-place updates of W
 
-    def _update(self, l, delta, a_prev, sums, rows):
-        W, b, step = self.Ws[l], self.bs[l], self.step
+    def _update(self, l, delta, a_prev, sums):
+        W, b, lr = self.Ws[l], self.bs[l], self.lr
         if sums is not None:  # sum delta over the batch into the record, then step the bias
-            if rows:
-                torch.bmm(self.ones, delta, out=sums[l])
-            else:
-                torch.bmm(delta, self.ones.mT, out=sums[l])
-            b.sub_(sums[l], alpha=step)
-        elif rows:
-            b.baddbmm_(self.ones, delta, alpha=-step)
+            torch.bmm(self.ones, delta, out=sums[l])
+            b.sub_(sums[l], alpha=lr)
         else:
-            b.baddbmm_(delta, self.ones.mT, alpha=-step)
+            b.baddbmm_(self.ones, delta, alpha=-lr)
         if self.decays is not None:
             W.mul_(self.decays)
-        # W <- decay W - step * sum_x delta_x a_x^T, in one fused call
-        if rows:
-            W.baddbmm_(delta.mT, a_prev, beta=self.decay, alpha=-step)
-        else:
-            W.baddbmm_(delta, a_prev.mT, beta=self.decay, alpha=-step)
+        # W <- decay W - lr * sum_x delta_x a_x^T, in one fused call
+        W.baddbmm_(delta.mT, a_prev, beta=self.decay, alpha=-lr)
 
-    def step_rows(self, A, Y, sums=None):
+    def step(self, A, Y, sums=None):
         acts = [A]  # (seeds, m, width)
         for WT, b in zip(self.WTs, self.bs, strict=True):
             acts.append(torch.baddbmm(b, acts[-1], WT).sigmoid_())
@@ -472,22 +437,7 @@ class _SGD:
             if l > 0:  # the next delta needs W^l before it is updated
                 sp = torch.addcmul(a_prev, a_prev, a_prev, value=-1.0)  # sigma' = a (1 - a)
                 delta_prev = torch.bmm(delta, self.Ws[l]).mul_(sp)
-            self._update(l, delta, a_prev, sums, rows=True)
-            if l > 0:
-                delta = delta_prev
-        return acts[-1]
-
-    def step_columns(self, A, Y, sums=None):
-        acts = [A]  # (seeds, width, m)
-        for W, b in zip(self.Ws, self.bs, strict=True):
-            acts.append(torch.baddbmm(b, W, acts[-1]).sigmoid_())
-        delta = acts[-1] - Y
-        for l in range(len(self.Ws) - 1, -1, -1):
-            a_prev = acts[l]
-            if l > 0:
-                sp = torch.addcmul(a_prev, a_prev, a_prev, value=-1.0)
-                delta_prev = torch.bmm(self.WTs[l], delta).mul_(sp)
-            self._update(l, delta, a_prev, sums, rows=False)
+            self._update(l, delta, a_prev, sums)
             if l > 0:
                 delta = delta_prev
         return acts[-1]

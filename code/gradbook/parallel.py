@@ -2,16 +2,18 @@
 
 Small recurrent networks train slowly on a CPU not because of arithmetic but because of
 the fixed cost of each of the thousands of tiny operations an unrolled sequence needs.
-One core is then as fast as two for a single job (chapters call
-``torch.set_num_threads(1)``), and the second core is idle. :func:`run` gives it work: it
+One core is then as fast as two for a single job (the book's thread policy,
+:func:`gradbook.set_seed`, runs torch on one thread), and the second core is idle.
+:func:`run_parallel` gives it work: it
 calls independent jobs in threads. PyTorch releases Python's global interpreter lock
 inside its operations and its backward pass, so two threads train two networks at
 nearly twice the speed of one.
 
 The results are exactly those of running the jobs in order, provided each job draws its
-random numbers from its own ``torch.Generator`` or seed (as ``gb.tasks.adding_problem``
-and ``gb.recurrent.recurrent_net`` can), never from the global generator, whose order of
-use would depend on how the threads interleave. Introduced in chapter 9.
+random numbers from its own ``torch.Generator`` or seed (as :func:`gradbook.adding_problem`,
+:func:`gradbook.recurrent_net` and :func:`gradbook.mlp` can), never from the global
+generator, whose order of use would depend on how the threads interleave. Building a
+network touches no global state either. Introduced in chapter 9.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from typing import Any
 
 from ._validate import integer
 
-__all__ = ["run"]
+__all__ = ["run_parallel"]
 
 
-def run(jobs: Sequence[Callable[[], Any]], workers: int | None = None) -> list[Any]:
+def run_parallel(jobs: Sequence[Callable[[], Any]], workers: int | None = None) -> list[Any]:
     """Call every zero-argument function in ``jobs``, ``workers`` at a time; return their results in order.
 
     ``workers`` defaults to the number of cores (at most the number of jobs); 1 runs the

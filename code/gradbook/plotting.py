@@ -13,6 +13,8 @@ import numpy as np
 
 from ._validate import integer, one_of
 
+__all__ = ["PALETTE", "WIDTH", "figure", "log_axis", "plot_layer_norms", "use_style"]
+
 # Okabe & Ito (2008), the palette recommended for readers with colour-vision deficiency.
 PALETTE = [
     "#0072B2",  # blue

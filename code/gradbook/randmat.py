@@ -24,19 +24,9 @@ import math
 
 import torch
 
-from ._validate import integer, real
+from ._validate import float_dtype, generator, integer, real
 
 __all__ = ["growth_per_factor", "log_growth_per_factor", "product_norms", "spectral_norms"]
-
-
-def _dtype(dtype) -> torch.dtype:
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise ValueError(f"dtype must be a floating-point torch dtype such as torch.float64, got {dtype!r}")
-    return dtype
-
-
-def _generator(seed) -> torch.Generator | None:
-    return None if seed is None else torch.Generator().manual_seed(integer("seed", seed, minimum=0))
 
 
 def growth_per_factor(n: int, std: float) -> float:
@@ -66,7 +56,7 @@ def product_norms(
     std: float = 1.0,
     *,
     trials: int = 16,
-    seed: int | None = None,
+    seed: int | torch.Generator | None = None,
     dtype: torch.dtype = torch.float64,
 ) -> torch.Tensor:
     """Norms of a random unit vector after each factor of a product of random matrices.
@@ -84,8 +74,8 @@ def product_norms(
     depth = integer("depth", depth, minimum=0)
     std = real("std", std, positive=True)
     trials = integer("trials", trials, minimum=1)
-    dtype = _dtype(dtype)
-    gen = _generator(seed)
+    dtype = float_dtype("dtype", dtype)
+    gen = generator(seed)
     x = torch.randn(trials, n, 1, generator=gen, dtype=torch.float64)
     x = (x / x.norm(dim=1, keepdim=True)).to(dtype)  # (trials, n, 1), unit vectors
     norms = [torch.ones(trials, dtype=torch.float64)]
@@ -101,7 +91,7 @@ def spectral_norms(
     std: float = 1.0,
     *,
     trials: int = 8,
-    seed: int | None = None,
+    seed: int | torch.Generator | None = None,
 ) -> torch.Tensor:
     """Largest singular values of ``trials`` independent ``n x n`` matrices with N(0, std^2) entries.
 
@@ -111,5 +101,5 @@ def spectral_norms(
     n = integer("n", n, minimum=1)
     std = real("std", std, positive=True)
     trials = integer("trials", trials, minimum=1)
-    W = std * torch.randn(trials, n, n, generator=_generator(seed), dtype=torch.float64)
+    W = std * torch.randn(trials, n, n, generator=generator(seed), dtype=torch.float64)
     return torch.linalg.matrix_norm(W, ord=2)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from ._validate import integer, real
+from ._validate import float_dtype, generator, integer, real
 
 __all__ = ["ADDING_BASELINE_MSE", "adding_problem", "latch_task"]
 
@@ -27,20 +27,13 @@ __all__ = ["ADDING_BASELINE_MSE", "adding_problem", "latch_task"]
 ADDING_BASELINE_MSE = 1.0 / 6.0
 
 
-def _source(generator: torch.Generator | None, seed: int | None) -> torch.Generator | None:
-    """The generator to draw from: ``generator``, a new one seeded with ``seed``, or None (global)."""
-    if generator is not None and seed is not None:
+def _source(gen: torch.Generator | None, seed) -> torch.Generator | None:
+    """The generator to draw from: ``gen``, a new one seeded with ``seed``, or None (global)."""
+    if gen is not None and seed is not None:
         raise ValueError("give generator or seed, not both")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    if seed is not None:
-        return torch.Generator().manual_seed(integer("seed", seed, minimum=0, maximum=2**63 - 1))
-    return generator
-
-
-def _check_dtype(dtype: torch.dtype) -> None:
-    if dtype not in (torch.float32, torch.float64):
-        raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+    if gen is not None and not isinstance(gen, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(gen).__name__}")
+    return gen if gen is not None else generator(seed)
 
 
 def adding_problem(
@@ -62,7 +55,7 @@ def adding_problem(
     n = integer("n", n, minimum=1)
     T = integer("T", T, minimum=2)
     generator = _source(generator, seed)
-    _check_dtype(dtype)
+    float_dtype("dtype", dtype)
     half = T // 2
     values = torch.rand(n, T, generator=generator, dtype=torch.float64)
     first = torch.randint(0, half, (n,), generator=generator)
@@ -97,7 +90,7 @@ def latch_task(
     T = integer("T", T, minimum=1)
     noise = real("noise", noise, nonnegative=True)
     generator = _source(generator, seed)
-    _check_dtype(dtype)
+    float_dtype("dtype", dtype)
     bits = torch.randint(0, 2, (n, 1), generator=generator).to(torch.float64) * 2 - 1  # (n, 1)
     x = noise * torch.randn(n, T, 1, generator=generator, dtype=torch.float64)
     x[:, 0, 0] = bits[:, 0]

@@ -22,7 +22,7 @@ def test_checks_accept_right_answers(capsys):
     assert gb.checks.check_tanh_step_jacobian(right_step_jacobian)
     assert gb.checks.check_product_norms(right_product_norms)
     # the package's own one-pass function is right too, and a list of floats is accepted
-    assert gb.checks.check_product_norms(gb.recurrent.jacobian_product_norms)
+    assert gb.checks.check_product_norms(gb.jacobian_product_norms)
     assert gb.checks.check_product_norms(lambda J: right_product_norms(J).tolist())
     out = capsys.readouterr().out
     assert out.count("Correct:") == 4 and "Not yet" not in out

@@ -29,7 +29,7 @@ def test_the_package_cells_pass(capsys):
     """gb.recurrent's hand-written step is the same computation, in the same layout."""
     def package_step(kind):
         def step(x, h, *rest):
-            net = gb.recurrent.recurrent_net(kind, x.shape[1], h.shape[1], dtype=torch.float64)
+            net = gb.recurrent_net(kind, x.shape[1], h.shape[1], dtype=torch.float64)
             weights = rest[-4:]
             with torch.no_grad():
                 for name, w in zip(("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"), weights, strict=True):

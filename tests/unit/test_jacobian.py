@@ -18,7 +18,7 @@ def test_linear_net_jacobian_is_the_product_of_the_weights():
     net = gb.mlp(3, 7, "identity", "xavier", in_features=5, out_features=4, seed=0, dtype=F64)
     W = [layer.weight for layer in gb.linear_layers(net)]
     product = W[3] @ W[2] @ W[1] @ W[0]
-    J = gb.jacobian.input_output_jacobian(net, _inputs())
+    J = gb.input_output_jacobian(net, _inputs())
     assert J.shape == (6, 4, 5)
     for J_b in J:  # the same matrix at every input
         assert torch.allclose(J_b, product, rtol=1e-12, atol=1e-14)
@@ -33,10 +33,10 @@ def test_tanh_net_jacobian_is_the_product_of_w_diag_fprime_factors():
         z1 = W1 @ x + b1
         z2 = W2 @ torch.tanh(z1) + b2
         by_hand = W3 @ torch.diag(1 - torch.tanh(z2) ** 2) @ W2 @ torch.diag(1 - torch.tanh(z1) ** 2) @ W1
-    J = gb.jacobian.input_output_jacobian(net, x)
+    J = gb.input_output_jacobian(net, x)
     assert J.shape == (3, 5)
     assert torch.allclose(J, by_hand, rtol=1e-12, atol=1e-14)
-    factors = gb.jacobian.layer_jacobians(net, x)
+    factors = gb.layer_jacobians(net, x)
     assert [tuple(f.shape) for f in factors] == [(6, 5), (6, 6), (3, 6)]
     assert torch.allclose(factors[0], torch.diag(1 - torch.tanh(z1) ** 2) @ W1, rtol=1e-12)
     assert torch.allclose(factors[2], W3)
@@ -47,7 +47,7 @@ def test_mlp_jacobian_matches_autograd(activation):
     net = gb.mlp(3, 8, activation, "he", in_features=5, out_features=4, bias_std=0.1, seed=3,
                  output_activation="sigmoid", dtype=F64)
     X = _inputs(4)
-    J = gb.jacobian.input_output_jacobian(net, X)
+    J = gb.input_output_jacobian(net, X)
     for x, J_b in zip(X, J, strict=True):
         reference = torch.autograd.functional.jacobian(net, x)
         assert torch.allclose(J_b, reference, rtol=1e-10, atol=1e-13)
@@ -65,24 +65,24 @@ def test_other_modules_fall_back_on_jacrev():
     torch.manual_seed(0)
     net = Residual()
     X = gb.gaussian_inputs(3, 4, seed=4, dtype=F64)
-    J = gb.jacobian.input_output_jacobian(net, X)
+    J = gb.input_output_jacobian(net, X)
     with torch.no_grad():
         for x, J_b in zip(X, J, strict=True):
             z = net.linear(x)
             by_hand = torch.eye(4, dtype=F64) + torch.diag(1 - torch.tanh(z) ** 2) @ net.linear.weight
             assert torch.allclose(J_b, by_hand, rtol=1e-12, atol=1e-14)
     with pytest.raises(ValueError, match="nn.Sequential"):
-        gb.jacobian.layer_jacobians(net, X)
+        gb.layer_jacobians(net, X)
 
 
 def test_singular_values():
     net = gb.mlp(4, 6, "identity", "orthogonal", gain=1.0, in_features=6, out_features=6, seed=5, dtype=F64)
-    s = gb.jacobian.jacobian_singular_values(net, _inputs(3, 6))
+    s = gb.jacobian_singular_values(net, _inputs(3, 6))
     assert s.shape == (3, 6)
     assert torch.allclose(s, torch.ones_like(s), atol=1e-12)  # orthogonal layers: an exact isometry
     net = gb.mlp(2, 6, "tanh", "xavier", in_features=5, out_features=3, seed=6, dtype=F64)
     x = _inputs(1)[0]
-    s = gb.jacobian.jacobian_singular_values(net, x)
+    s = gb.jacobian_singular_values(net, x)
     J = torch.autograd.functional.jacobian(net, x)
     assert s.shape == (3,)
     assert bool((s[:-1] >= s[1:]).all())
@@ -94,7 +94,7 @@ def test_relu_layer_with_orthogonal_weights_has_singular_values_sqrt2_and_0():
                  output_activation="relu", seed=7, dtype=F64)
     x = _inputs(1, 8)[0]
     active = int((net[0](x) > 0).sum())
-    s = gb.jacobian.jacobian_singular_values(net, x)
+    s = gb.jacobian_singular_values(net, x)
     assert torch.allclose(s[:active], torch.full((active,), math.sqrt(2), dtype=F64))
     assert torch.allclose(s[active:], torch.zeros(8 - active, dtype=F64), atol=1e-12)
 
@@ -116,18 +116,18 @@ def test_forward_backward_std_match_hand_backprop():
     def sse(out, target):
         return ((out - target) ** 2).sum()
 
-    stats = gb.jacobian.forward_backward_std(net, X, Y, sse)
-    assert torch.allclose(stats["forward"], torch.stack([z.std() for z in zs]), rtol=1e-12)
-    assert torch.allclose(stats["backward"], torch.stack([d.std() for d in deltas]), rtol=1e-12)
+    stats = gb.forward_backward_std(net, X, Y, sse)
+    assert torch.allclose(stats.forward, torch.stack([z.std() for z in zs]), rtol=1e-12)
+    assert torch.allclose(stats.backward, torch.stack([d.std() for d in deltas]), rtol=1e-12)
     assert all(p.grad is None for p in net.parameters())  # the network's .grad fields are untouched
-    assert set(gb.jacobian.forward_backward_std(net, X)) == {"forward"}
+    assert gb.forward_backward_std(net, X).backward is None
 
 
 def test_variance_rules_hold_in_a_wide_relu_layer():
     """One layer of 2000 units: Var[z] = n Var[W] E[a^2], and He's rule keeps it at 1."""
     net = gb.mlp(1, 2000, "relu", "he", in_features=2000, out_features=2000, seed=10, dtype=F64)
     X = gb.gaussian_inputs(200, 2000, seed=11, dtype=F64)
-    std = gb.jacobian.forward_backward_std(net, X)["forward"]
+    std = gb.forward_backward_std(net, X).forward
     assert abs(std[0].item() - math.sqrt(2)) < 0.03  # n Var[W] E[x^2] = 2 * 1 for Gaussian inputs
     assert abs(std[1].item() / std[0].item() - 1) < 0.03  # n Var[W] E[relu(z)^2] = 2 * Var[z] / 2
 
@@ -136,23 +136,23 @@ def test_argument_errors_are_helpful():
     net = gb.mlp(2, 6, "tanh", "xavier", in_features=5, seed=0, dtype=F64)
     X = _inputs()
     with pytest.raises(ValueError, match="dtype"):
-        gb.jacobian.input_output_jacobian(net, X.float())
+        gb.input_output_jacobian(net, X.float())
     with pytest.raises(ValueError, match="expects 5"):
-        gb.jacobian.layer_jacobians(net, _inputs(dim=4))
+        gb.layer_jacobians(net, _inputs(dim=4))
     with pytest.raises(ValueError, match=r"\(features,\) or \(batch, features\)"):
-        gb.jacobian.jacobian_singular_values(net, X.unsqueeze(0))
+        gb.jacobian_singular_values(net, X.unsqueeze(0))
     with pytest.raises(ValueError, match="must not be empty"):
-        gb.jacobian.input_output_jacobian(net, X[:0])
+        gb.input_output_jacobian(net, X[:0])
     with pytest.raises(TypeError, match="torch.nn.Module"):
-        gb.jacobian.input_output_jacobian(lambda x: x, X)
+        gb.input_output_jacobian(lambda x: x, X)
     with pytest.raises(ValueError, match="elementwise activations"):
-        gb.jacobian.layer_jacobians(nn.Sequential(nn.Linear(5, 5, dtype=F64), nn.Dropout()), X)
+        gb.layer_jacobians(nn.Sequential(nn.Linear(5, 5, dtype=F64), nn.Dropout()), X)
     with pytest.raises(ValueError, match="one row"):
-        gb.jacobian.forward_backward_std(net, X, torch.zeros(3, dtype=torch.long))
+        gb.forward_backward_std(net, X, torch.zeros(3, dtype=torch.long))
     with pytest.raises(TypeError, match="loss_fn"):
-        gb.jacobian.forward_backward_std(net, X, torch.zeros(6, dtype=torch.long), loss_fn="mse")
+        gb.forward_backward_std(net, X, torch.zeros(6, dtype=torch.long), loss_fn="mse")
     with pytest.raises(ValueError, match="scalar"):
-        gb.jacobian.forward_backward_std(net, X, torch.zeros(6, dtype=torch.long),
+        gb.forward_backward_std(net, X, torch.zeros(6, dtype=torch.long),
                                          loss_fn=lambda out, y: out.sum(0))
 
 

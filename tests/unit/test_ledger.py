@@ -7,16 +7,45 @@ from nbclient import NotebookClient
 
 
 def test_claims_markdown_table():
-    claims = [gb.Claim("nielsen2015", "1 hidden layer accuracy", "96.48%", 95.123, "{:.1f}%",
-                       holds=True, setting="digits"),
-              gb.Claim("nielsen2015", "layer ratio", "~100x", 3.0, holds=False)]
+    claims = [gb.Claim("nielsen2015", "1 hidden layer accuracy", "96.48%", 95.123, "{:.1f}%", test=gb.above(90),
+                       setting="digits"),
+              gb.Claim("nielsen2015", "layer ratio", "~100x", 3.0, test=gb.between(30, 300), expected=False)]
     table = gb.claims_markdown(claims)
     lines = table.splitlines()
     assert len(lines) == 4
     assert "{cite}`nielsen2015`" in lines[2] and "95.1% (digits)" in lines[2] and "| yes |" in lines[2]
+    assert "| > 90 |" in lines[2] and "| between 30 and 300 |" in lines[3]
     assert "**no**" in lines[3]
-    piped = gb.claims_markdown([gb.Claim("a", "gain |w| >= 1", "x|y", 1.0)]).splitlines()[2]
-    assert piped.count(" | ") == 4 and "gain \\|w\\| >= 1" in piped
+    piped = gb.claims_markdown([gb.Claim("a", "gain |w| >= 1", "x|y", 1.0, test=gb.true(True, "a|b"))]).splitlines()[2]
+    assert piped.count(" | ") == 5 and "gain \\|w\\| >= 1" in piped and "a\\|b" in piped
+
+
+@pytest.mark.parametrize(
+    ("criterion", "inside", "outside", "wording"),
+    [
+        (gb.above(100), 100.5, 100.0, "> 100"),
+        (gb.at_least(1), 1.0, 0.99, "≥ 1"),
+        (gb.below(1e-10), 0.0, 1e-10, "< 1e-10"),
+        (gb.at_most(0.5), 0.5, 0.51, "≤ 0.5"),
+        (gb.between(0.2, 5), 4.99, 5.0, "between 0.2 and 5"),
+        (gb.near(1, tol=0.05), 1.049, 1.05, "within 0.05 of 1"),
+        (gb.near(64, rel=0.05), 67.1, 67.3, "within 5% of 64"),
+        (gb.equal(0), 0.0, 1.0, "= 0"),
+        (gb.near(32768, rel=0.5), 20000, 60000, "within 50% of 32,768"),
+        (gb.within_factor(95, 3), 31.7, 31.6, "within a factor 3 of 95"),
+        (gb.between(31.6667, 285), 100, 300, "between 31.6667 and 285"),
+    ],
+)
+def test_criteria_decide_and_say_how(criterion, inside, outside, wording):
+    assert criterion(inside) and not criterion(outside)
+    assert criterion.wording == wording
+
+
+def test_a_claim_holds_by_its_test_and_says_which():
+    claim = gb.Claim("he2015delving", "level", "level", 1.3, test=gb.between(0.2, 5))
+    assert claim.holds and claim.record()["test"] == "between 0.2 and 5" and claim.record()["holds"] is True
+    assert not gb.Claim("he2015delving", "level", "level", 7.0, test=gb.between(0.2, 5)).holds
+    assert gb.true(False, "every run fails")(123.0) is False
 
 
 @pytest.mark.parametrize(
@@ -26,33 +55,57 @@ def test_claims_markdown_table():
         (dict(claim=""), "claim must be a non-empty string"),
         (dict(measured=float("nan")), "measured must be finite"),
         (dict(fmt="{:.2q}"), "fmt must be a format string"),
-        (dict(holds="yes"), "holds must be True or False"),
+        (dict(test=True), "test must be a gb.Criterion"),
+        (dict(expected="yes"), "expected must be True or False"),
     ],
 )
 def test_claim_rejects_bad_fields(kwargs, message):
-    base = dict(source="nielsen2015", claim="c", source_value="1", measured=1.0)
+    base = dict(source="nielsen2015", claim="c", source_value="1", measured=1.0, test=gb.above(0))
     with pytest.raises((ValueError, TypeError), match=message):
         gb.Claim(**{**base, **kwargs})
 
 
-def test_show_claims_records_claims_that_collect_finds(tmp_path):
+def test_criteria_reject_bad_thresholds():
+    with pytest.raises(ValueError, match="low must be below high"):
+        gb.between(5, 0.2)
+    with pytest.raises(ValueError, match="tol .* or rel"):
+        gb.near(1)
+    with pytest.raises(ValueError, match="wording must say what was tested"):
+        gb.true(True, "")
+    with pytest.raises(TypeError, match="outcome must be True or False"):
+        gb.true(1, "x")
+
+
+def _run(source: str):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "import gradbook as gb\n"
-        "gb.show_claims('ch03', [gb.Claim('nielsen2015', 'ratio', '0.25', 0.2, holds=True)])"
-    )]
-    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    nb.cells = [nbformat.v4.new_code_cell("import gradbook as gb\n" + source)]
+    NotebookClient(nb, kernel_name="python3", timeout=120, allow_errors=True).execute()
+    return nb
+
+
+def test_show_claims_records_claims_that_collect_finds(tmp_path):
+    nb = _run("gb.show_claims('ch03', [gb.Claim('nielsen2015', 'ratio', '0.25', 0.2, test=gb.near(0.25, tol=0.1))])")
     out = nb.cells[0].outputs[0]
     assert "text/markdown" in out["data"]
     path = tmp_path / "ch03.ipynb"
     path.write_text(json.dumps(nb))
     (claim,) = gb.collect([path])
     assert claim["chapter"] == "ch03" and claim["measured"] == 0.2 and claim["holds"] is True
+    assert claim["test"] == "within 0.1 of 0.25"
+
+
+def test_show_claims_fails_when_a_claim_comes_out_otherwise_than_the_text_says():
+    nb = _run("gb.show_claims('ch03', [gb.Claim('nielsen2015', 'ratio', '0.25', 0.2, test=gb.above(1)),\n"
+              "    gb.Claim('nielsen2015', 'gap', '~100x', 55.0, test=gb.above(10), expected=False)])")
+    errors = [o for o in nb.cells[0].outputs if o["output_type"] == "error"]
+    assert errors and errors[0]["ename"] == "AssertionError"
+    message = errors[0]["evalue"]
+    assert "2 claim(s) of ch03" in message and "'ratio'" in message and "'gap'" in message
 
 
 def test_show_claims_and_collect_reject_bad_input(tmp_path):
     with pytest.raises(ValueError, match="chapter must look like"):
-        gb.show_claims("three", [gb.Claim("a", "b", "c", 1.0)])
+        gb.show_claims("three", [gb.Claim("a", "b", "c", 1.0, test=gb.above(0))])
     with pytest.raises(ValueError, match="non-empty list"):
         gb.claims_markdown([])
     with pytest.raises(ValueError, match="not an executed notebook"):

@@ -46,3 +46,36 @@ def test_requirements_pin_every_direct_dependency_exactly():
     for r in reqs:
         if r != "-e .":
             assert "==" in r, r
+
+
+def test_every_public_name_is_flat_and_has_one_home():
+    """gb.MODULES is the map of the package: it must match each module's __all__ and its files."""
+    import importlib
+    import pkgutil
+
+    import gradbook as gb
+
+    files = {info.name for info in pkgutil.iter_modules(gb.__path__)} - {"_validate", "checks"}
+    assert files == set(gb.MODULES), "every module is in gb.MODULES and every entry is a module"
+    names = [name for names in gb.MODULES.values() for name in names]
+    assert len(names) == len(set(names)), "a name lives in one module only"
+    for module, listed in gb.MODULES.items():
+        assert set(importlib.import_module(f"gradbook.{module}").__all__) == set(listed), module
+    for name in names:
+        assert getattr(gb, name) is getattr(importlib.import_module(f"gradbook.{gb._HOME[name]}"), name)
+    assert sorted(gb.__all__) == sorted([*names, "checks"])
+
+
+def test_contributing_maps_every_module():
+    import gradbook as gb
+
+    text = (ROOT / "CONTRIBUTING.md").read_text()
+    for module in gb.MODULES:
+        assert f"`{module}`" in text, f"CONTRIBUTING.md's module map lacks {module}"
+
+
+def test_import_loads_no_submodule():
+    code = ("import sys, gradbook\n"
+            "print(sorted(m for m in sys.modules if m.startswith('gradbook.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

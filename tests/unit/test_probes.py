@@ -61,9 +61,9 @@ def test_activation_stats_counts_dead_relus():
     with torch.no_grad():
         net[2].bias.fill_(-1e6)  # every unit of the second hidden layer is off
     stats = gb.activation_stats(net, gb.gaussian_inputs(32, 3, seed=0))
-    assert stats["frac_zero"][1] == 1.0
-    assert 0.0 < stats["frac_zero"][0] < 1.0
-    assert stats["std"].shape == (2,)
+    assert stats.frac_zero[1] == 1.0
+    assert 0.0 < stats.frac_zero[0] < 1.0
+    assert stats.std.shape == (2,)
 
 
 def test_probe_errors_are_explained():

@@ -66,7 +66,7 @@ def test_spectral_norms_near_two_sqrt_n_and_linear_in_std():
 
 
 def test_randmat_through_gb_attribute():
-    assert gb.randmat.growth_per_factor is randmat.growth_per_factor
+    assert gb.growth_per_factor is randmat.growth_per_factor
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ def test_randmat_through_gb_attribute():
         (lambda: randmat.log_growth_per_factor(4.5, 1.0), TypeError, "n must be a whole number"),
         (lambda: randmat.product_norms(4, -1), ValueError, "depth must be at least 0"),
         (lambda: randmat.product_norms(4, 2, trials=0), ValueError, "trials must be at least 1"),
-        (lambda: randmat.product_norms(4, 2, dtype=torch.int64), ValueError, "floating-point torch dtype"),
+        (lambda: randmat.product_norms(4, 2, dtype=torch.int64), ValueError, "torch.float32 or torch.float64"),
         (lambda: randmat.product_norms(4, 2, seed=-3), ValueError, "seed must be at least 0"),
         (lambda: randmat.spectral_norms(4, float("nan")), ValueError, "std must be finite"),
     ],

@@ -2,7 +2,7 @@
 
 The reference is PyTorch's own ``nn.LSTMCell`` and ``nn.GRUCell``, loaded with the same
 weights, so a reader's step is compared with an implementation written independently of
-``gb.recurrent``. Both checks use PyTorch's weight layout: the gates are stacked in the
+``gb.RecurrentNet``. Both checks use PyTorch's weight layout: the gates are stacked in the
 rows of ``W_ih`` (input to hidden), ``W_hh`` (hidden to hidden) and the two biases, in
 the order (input, forget, cell, output) for the LSTM and (reset, update, new) for the GRU.
 """
