@@ -1,11 +1,15 @@
 # Two commands do all set-up on a fresh machine: `make book` and `make test`.
 # Both create the virtual environment .venv and install requirements.txt when needed.
-.PHONY: help venv notebooks notebooks-check book student test lint unit build-check nbval browser robust bench serve clean clean-all
+.PHONY: help venv lock notebooks notebooks-check book student test lint unit build-check nbval browser robust bench serve clean clean-all
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
+LOCKVENV := .venv-lock
+PIP_VERSION := 26.3
+PIP_TOOLS_VERSION := 7.6.2
 JB     := $(BIN)/jupyter-book
 HTML   := _build/html
 PORT   ?= 8000
@@ -19,16 +23,30 @@ help:
 	@echo "make robust   re-run every chapter under GRADBOOK_SEED=1..4"
 	@echo "make bench    time and measure every chapter and the whole cold build"
 	@echo "make student  notebooks and HTML without exercise solutions (for instructors)"
+	@echo "make lock     re-pin every package into requirements.lock after editing requirements.txt"
 
-# The environment: one install of the pinned requirements, redone when they change.
-$(STAMP): requirements.txt pyproject.toml
+# The environment: one install of the pinned requirements, every package (direct or not)
+# held to the version in the lock file, redone when either changes.
+$(STAMP): requirements.txt $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
+	$(BIN)/python -m pip install --quiet -r requirements.txt -c $(LOCK)
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Re-resolve the whole environment after editing requirements.txt: pip-tools' pip-compile
+# (in a venv of its own) pins every package into requirements.lock, which the install above
+# uses as constraints. The package itself (-e .) is left out: constraints cannot be editable.
+# torch resolves to the CPU build (+cpu) where one is on the machine; the local label is
+# dropped so that the pin also holds on machines that install PyPI's build.
+lock:
+	test -x $(LOCKVENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCKVENV) && \
+	  $(LOCKVENV)/bin/python -m pip install --quiet pip==$(PIP_VERSION) pip-tools==$(PIP_TOOLS_VERSION); }
+	grep -v '^-e ' requirements.txt | CUSTOM_COMPILE_COMMAND="make lock" $(LOCKVENV)/bin/pip-compile \
+	  --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --output-file $(LOCK) -
+	sed -i -E 's/^([A-Za-z0-9_.-]+==[^+ ]+)\+[A-Za-z0-9.]+$$/\1/' $(LOCK)
 
 # MathJax 3 ships with the site, so math renders without any network at reading time.
 $(MATHJAX):
@@ -88,4 +106,4 @@ clean:
 	rm -rf _build
 
 clean-all: clean
-	rm -rf $(VENV) _vendor/mathjax
+	rm -rf $(VENV) $(LOCKVENV) _vendor/mathjax

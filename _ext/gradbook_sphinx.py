@@ -1,7 +1,10 @@
-"""Sphinx extension of the book: launch links to the chapter's own notebook, and a fix for
-a duplicated Thebe script.
+"""Sphinx extension of the book: launch links to the chapter's own notebook, workarounds for
+two upstream problems, and a build that re-executes when the package or the environment changes.
 
-Loaded through ``sphinx: local_extensions`` in ``_config.yml``.
+Loaded through ``sphinx: local_extensions`` in ``_config.yml``. Each workaround is written
+for the exact version of the package it patches and fails the build with a clear message
+if another version is installed (:func:`_require`): then check whether the upstream
+problem is fixed, and either drop the workaround or re-check it and raise the pin.
 
 1. Launch links. The chapters are MyST Markdown notebooks (``book/chNN_*.md``). Binder
    and Colab should open the chapter as a notebook, and Colab opens only ``.ipynb``
@@ -16,25 +19,107 @@ Loaded through ``sphinx: local_extensions`` in ``_config.yml``.
    file name ``""``; the two do not compare equal, so every page declares the constant
    twice and the browser reports "Identifier 'THEBE_JS_URL' has already been declared".
    We give the builder's copy the file name ``""`` as well, so Sphinx's own
-   de-duplication sees one script.
+   de-duplication sees one script. Upstream: no issue found in sphinx-thebe's or
+   Sphinx's tracker (searched 2026-12); it should be reported to sphinx-thebe.
+   Written for Sphinx 7.4.7 (``sphinx.builders.html._assets``) and sphinx-thebe 0.3.1.
 
 3. Downloadable notebooks after a cache hit. When myst-nb 1.4 takes a page's outputs from
    jupyter-cache, it merges them into a new notebook object but writes the *original*,
    output-free one to ``_build/jupyter_execute``, which sphinx-book-theme then offers as
    the executed ``.ipynb`` download. Before the theme copies it, we merge the cached
    outputs into that file (leaving out myst-nb's glue records, as a fresh execution does).
+   Upstream: no issue found in MyST-NB's tracker (searched 2026-12); it should be
+   reported. Written for myst-nb 1.4.0 and jupyter-cache 1.0.1.
+
+4. A build that cannot serve stale outputs. jupyter-cache matches a notebook by the
+   source of its code cells only, so after an edit to ``code/gradbook`` (or to the
+   pinned environment) the cache would hand back outputs that the current code might
+   no longer produce, and Sphinx would not even re-read the unchanged chapters. The
+   paths named by the setting ``gradbook_environment`` (in ``_config.yml``: the package,
+   ``requirements.txt`` and the lock file) are hashed, with the Python version, into a
+   fingerprint. It is a Sphinx setting that invalidates the whole environment, so every
+   page is read again when it changes, and it is stored beside the execution cache,
+   which is emptied when it differs, so every chapter is executed again.
+
+Launch links (1) are written for sphinx-book-theme 1.3.0, whose ``header_buttons``
+context this rewrites.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import re
+import sys
 from pathlib import Path
 
+from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 LOGGER = logging.getLogger(__name__)
 NOTEBOOKS = "notebooks"
 CHAPTER = re.compile(r"ch\d\d_\w+")  # as in scripts/bookfiles.py
+STAMP = "gradbook-environment.sha256"  # the fingerprint, stored in the execution cache's folder
+
+# The versions the workarounds above were written for: package -> (version, what it patches).
+PATCHED = {
+    "sphinx": ("7.4.7", "the de-duplication of Thebe's inline script (2), through sphinx.builders.html._assets"),
+    "sphinx-thebe": ("0.3.1", "the inline THEBE_JS_URL script it registers (2)"),
+    "myst-nb": ("1.4.0", "the output-free notebook it writes to jupyter_execute after a cache hit (3)"),
+    "jupyter-cache": ("1.0.1", "merge_match_into_notebook and clear_cache, used by (3) and (4)"),
+    "sphinx-book-theme": ("1.3.0", "the header_buttons context the launch links are rewritten in (1)"),
+}
+
+
+def _require(package: str) -> None:
+    """Fail the build, saying why, if ``package`` is not the version a workaround was written for."""
+    version, what = PATCHED[package]
+    installed = importlib.metadata.version(package)
+    if installed != version:
+        raise ExtensionError(
+            f"_ext/gradbook_sphinx.py works around {package} {version} ({what}), but {package} {installed} "
+            "is installed. Check whether the upstream problem is fixed: drop the workaround if it is, "
+            "otherwise re-check it against the new version and update PATCHED."
+        )
+
+
+def environment_fingerprint(root: Path, paths) -> str:
+    """A hash of every file under ``paths`` (relative to ``root``), with their names, and of Python's version.
+
+    A missing path counts as missing (its name goes into the hash), so a copy of the book
+    without the package (the student edition's source) still gets a stable fingerprint.
+    """
+    digest = hashlib.sha256(sys.version.encode())
+    for name in sorted(paths):
+        path = (root / name).resolve()
+        files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
+        for f in files:
+            if "__pycache__" in f.parts or f.suffix in (".pyc", ".pyo"):
+                continue
+            digest.update(f"{name}/{f.relative_to(path).as_posix() if path.is_dir() else ''}".encode())
+            digest.update(f.read_bytes() if f.exists() else b"<missing>")
+    return digest.hexdigest()
+
+
+def _set_fingerprint(app, config) -> None:
+    # A setting with rebuild="env": when its value changes, Sphinx reads every page again.
+    config.gradbook_environment_fingerprint = environment_fingerprint(Path(app.srcdir), config.gradbook_environment)
+
+
+def _clear_stale_cache(app) -> None:
+    """Empty the execution cache when the environment's fingerprint differs from the one it was filled under."""
+    cache_path = Path(app.env.mystnb_config.execution_cache_path)
+    stamp = cache_path.parent / STAMP
+    fingerprint = app.config.gradbook_environment_fingerprint
+    if stamp.exists() and stamp.read_text().strip() == fingerprint:
+        return
+    if cache_path.exists():
+        from jupyter_cache import get_cache
+
+        get_cache(str(cache_path)).clear_cache()
+        LOGGER.info("gradbook: the package or the environment changed; every page is executed again")
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fingerprint + "\n")
 
 
 def _dedupe_inline_scripts(app, env, docnames) -> None:
@@ -103,6 +188,13 @@ def _restore_cached_outputs(app, pagename, templatename, context, doctree) -> No
 
 
 def setup(app):
+    for package in PATCHED:
+        _require(package)
+    app.add_config_value("gradbook_environment", [], "env", [list])
+    app.add_config_value("gradbook_environment_fingerprint", "", "env", [str])
+    app.connect("config-inited", _set_fingerprint)
+    # After myst-nb (priority 500) has set the execution cache's path.
+    app.connect("builder-inited", _clear_stale_cache, priority=600)
     # Before sphinx-book-theme (priority 501) copies the notebook for download.
     app.connect("html-page-context", _restore_cached_outputs, priority=400)
     app.connect("env-before-read-docs", _dedupe_inline_scripts, priority=900)

@@ -9,6 +9,12 @@ with one extra cell that installs the book's package when it runs in Colab; the
 repository URL in it comes from `repository.url` in _config.yml, the book's one
 repository setting.
 
+Why not jupytext's pairing (``formats: md:myst,ipynb``)? A paired notebook holds exactly
+the cells of its Markdown twin, and a sync copies cells both ways, so the Colab set-up
+cell, which belongs in the launch notebook only, would be copied into the chapter (and
+run by the build). This script uses jupytext's reader instead and adds the cell to the
+notebook alone.
+
 With --student DIR it writes the student edition instead: DIR/notebooks/ holds every
 chapter as a notebook without the exercise solutions (everything between a
 `solution-start` and its `solution-end`), and DIR/src/ a copy of the book's source with

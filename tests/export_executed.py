@@ -19,6 +19,9 @@ import nbformat
 from jupyter_cache import get_cache
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import bookfiles  # noqa: E402  (scripts/: the one reader of _toc.yml)
+
 CACHE = ROOT / "_build" / ".jupyter_cache"
 OUT = ROOT / "_build" / "nbval"
 EXECUTED = ROOT / "_build" / "jupyter_execute"
@@ -26,8 +29,7 @@ FORCED = re.compile(r"^\s*execution_mode:\s*force\s*$", re.M)
 
 
 def main() -> int:
-    toc = (ROOT / "_toc.yml").read_text()
-    pages = [ROOT / f"{f}.md" for f in re.findall(r"(?:root|file):\s*(\S+)", toc)]
+    pages = [ROOT / f"{f}.md" for f in bookfiles.pages()]
     pages = [p for p in pages if "{code-cell}" in p.read_text()]
     if not CACHE.exists():
         print(f"no execution cache at {CACHE}: build the book first (make book)")

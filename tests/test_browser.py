@@ -12,6 +12,7 @@ import functools
 import http.server
 import json
 import re
+import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -20,6 +21,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import bookfiles  # noqa: E402  (scripts/: the one reader of _toc.yml)
+
 HTML = ROOT / "_build" / "html"
 CHROMIUM = Path("/usr/bin/chromium")
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -32,13 +36,11 @@ pytestmark = pytest.mark.browser
 
 def _pages() -> list[str]:
     """Every page of the current build: the table of contents plus Sphinx's own pages."""
-    toc = (ROOT / "_toc.yml").read_text()
-    docs = re.findall(r"(?:root|file):\s*(\S+)", toc)
-    return [f"{d}.html" for d in docs] + ["genindex.html", "search.html"]
+    return [f"{d}.html" for d in bookfiles.pages()] + ["genindex.html", "search.html"]
 
 
 def _chapters() -> list[str]:
-    return sorted(p.stem for p in (ROOT / "book").glob("ch*.md"))
+    return [p.stem for p in bookfiles.chapters()]
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -79,3 +79,24 @@ def test_import_loads_no_submodule():
             "print(sorted(m for m in sys.modules if m.startswith('gradbook.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_lock_pins_every_requirement_at_its_own_version():
+    """requirements.lock (make lock) must hold every direct pin of requirements.txt unchanged;
+    a requirement edited without re-locking fails here, not in a confusing install."""
+    import re
+
+    def pins(path):
+        found = {}
+        for line in (ROOT / path).read_text().splitlines():
+            m = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)", line.strip())
+            if m:
+                found[m.group(1).lower().replace("_", "-")] = m.group(2)
+        return found
+
+    direct, locked = pins("requirements.txt"), pins("requirements.lock")
+    assert len(locked) > len(direct), "the lock holds the indirect dependencies too"
+    for name, version in direct.items():
+        assert locked.get(name) == version, f"{name}=={version} in requirements.txt, {locked.get(name)} in the lock"
+    assert not any("+" in v for v in locked.values()), "no local version labels (+cpu): the pins must hold anywhere"
+    assert "file://" not in (ROOT / "requirements.lock").read_text()

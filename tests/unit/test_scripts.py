@@ -32,3 +32,14 @@ def test_launch_notebook_has_the_colab_cell_after_the_title():
     setup = nb.cells[1]
     assert "google.colab" in setup.source and "gradbook @ git+" in setup.source
     assert all(c.get("outputs", []) == [] for c in nb.cells if c.cell_type == "code")
+
+
+def test_the_table_of_contents_is_read_as_yaml(tmp_path):
+    from bookfiles import pages
+
+    toc = tmp_path / "_toc.yml"
+    toc.write_text("format: jb-book\nroot: book/index\nparts:\n  - caption: A\n    chapters:\n"
+                   "      - file: book/ch01_a\n        sections:\n          - file: book/ch01_b\n"
+                   "      - file: 'book/ch02_c'  # a comment\n")
+    assert pages(toc) == ["book/index", "book/ch01_a", "book/ch01_b", "book/ch02_c"]
+    assert pages()[0] == "book/index" and "book/bibliography" in pages()

@@ -1,0 +1,87 @@
+"""A build never serves outputs that the current package or environment might not produce.
+
+jupyter-cache matches a notebook by its code cells only; _ext/gradbook_sphinx.py adds the
+package and the pinned environment to what decides whether a page is executed again.
+This test builds a one-page book three times: unchanged, the cached outputs are reused;
+after an edit to the package, or to the requirements, the page is executed again.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+JB = Path(sys.executable).with_name("jupyter-book")
+
+PAGE = """---
+jupytext:
+  text_representation: {extension: .md, format_name: myst}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+# A page
+
+```{code-cell} ipython3
+import uuid
+print("execution", uuid.uuid4().hex)
+```
+"""
+
+CONFIG = """title: stale-build test
+only_build_toc_files: true
+execute:
+  execute_notebooks: cache
+sphinx:
+  local_extensions:
+    gradbook_sphinx: _ext/
+  config:
+    gradbook_environment: [pkg, requirements.txt]
+"""
+
+
+def _build(book: Path) -> str:
+    subprocess.run([str(JB), "build", str(book), "--builder", "html"], check=True, capture_output=True, text=True)
+    html = (book / "_build" / "html" / "page.html").read_text()
+    return re.search(r"execution ([0-9a-f]{32})", html).group(1)
+
+
+@pytest.mark.skipif(not JB.exists(), reason="jupyter-book is not installed next to this Python")
+def test_a_change_to_the_package_or_the_requirements_re_executes(tmp_path):
+    book = tmp_path / "book"
+    (book / "pkg").mkdir(parents=True)
+    shutil.copytree(ROOT / "_ext", book / "_ext")
+    (book / "_config.yml").write_text(CONFIG)
+    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
+    (book / "page.md").write_text(PAGE)
+    (book / "pkg" / "mod.py").write_text("def f():\n    return 1\n")
+    (book / "requirements.txt").write_text("torch==2.13.0\n")
+
+    first = _build(book)
+    assert _build(book) == first, "unchanged: the cached outputs are used"
+    (book / "pkg" / "mod.py").write_text("def f():\n    return 2\n")
+    after_package = _build(book)
+    assert after_package != first, "an edit to the package must re-execute the page"
+    (book / "requirements.txt").write_text("torch==2.13.0\nnumpy==2.4.6\n")
+    assert _build(book) != after_package, "an edit to the requirements must re-execute the page"
+
+
+def test_the_fingerprint_covers_files_names_and_missing_paths(tmp_path):
+    sys.path.insert(0, str(ROOT / "_ext"))
+    try:
+        import gradbook_sphinx as ext
+    finally:
+        sys.path.pop(0)
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
+    base = ext.environment_fingerprint(tmp_path, ["pkg", "missing.txt"])
+    assert base == ext.environment_fingerprint(tmp_path, ["missing.txt", "pkg"])  # order does not matter
+    (tmp_path / "pkg" / "__pycache__").mkdir()
+    (tmp_path / "pkg" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"\0")
+    assert ext.environment_fingerprint(tmp_path, ["pkg", "missing.txt"]) == base  # byte code is ignored
+    (tmp_path / "pkg" / "a.py").rename(tmp_path / "pkg" / "b.py")
+    assert ext.environment_fingerprint(tmp_path, ["pkg", "missing.txt"]) != base  # a renamed file counts
+    (tmp_path / "missing.txt").write_text("")
+    assert ext.environment_fingerprint(tmp_path, ["pkg", "missing.txt"]) != base
