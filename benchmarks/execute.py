@@ -2,6 +2,7 @@
 
     python benchmarks/execute.py book/ch01_backprop_is_a_product.md   # run one chapter, report errors
     python benchmarks/execute.py --robust                             # every chapter, GRADBOOK_SEED=1..4
+    python benchmarks/execute.py --robust --seeds 5-12 --jobs 2 book/ch06_*.md   # other seeds, two at a time
     python benchmarks/execute.py --bench                              # timings -> benchmarks/results.json
 
 Each chapter runs in a subprocess of this script that starts its own kernel, so the
@@ -70,19 +71,44 @@ def run_isolated(path: Path, seed: int | None = None) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def robust() -> int:
+def _failed_line(error: str) -> str:
+    """The line of a cell error that names what failed: the source line IPython marks with
+    an arrow (the failing assertion), and the exception."""
+    import re
+
+    lines = [line for line in re.sub(r"\x1b\[[0-9;]*m", "", error).splitlines() if line.strip()]
+    marked = [line.split("---->", 1)[1].strip() for line in lines if "---->" in line]
+    raised = [line.strip() for line in lines if re.match(r"^\w*(Error|Exception)\b", line.strip())]
+    return " | ".join(([marked[-1]] if marked else []) + raised[-1:])[:400]
+
+
+def robust(seeds=ROBUST_SEEDS, paths=None, jobs: int = 1) -> int:
+    """Run every chapter (or ``paths``) under every seed, ``jobs`` runs at a time; report each failure."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = list(paths) if paths else chapters()
+    runs = [(seed, path) for seed in seeds for path in paths]
     failures = 0
-    for seed in ROBUST_SEEDS:
-        for path in chapters():
-            r = run_isolated(path, seed)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # each run is its own process
+        for (seed, path), r in zip(runs, pool.map(lambda run: run_isolated(run[1], run[0]), runs), strict=True):
             status = "ok" if r["error"] is None else "FAILED"
             print(f"GRADBOOK_SEED={seed} {path.stem}: {status} ({r['seconds']} s)", flush=True)
             if r["error"] is not None:
                 failures += 1
-                print(r["error"], flush=True)
-    n = len(ROBUST_SEEDS) * len(chapters())
-    print(f"robust: {n - failures} passed, {failures} failed")
+                print(f"    {_failed_line(r['error'])}", flush=True)
+                if jobs == 1:
+                    print(r["error"], flush=True)
+    print(f"robust: {len(runs) - failures} passed, {failures} failed")
     return 1 if failures else 0
+
+
+def _seed_range(text: str) -> list[int]:
+    """``"5-12"`` -> [5, ..., 12]; ``"3,7"`` -> [3, 7]."""
+    seeds = []
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        seeds += list(range(int(low), int(high or low) + 1))
+    return seeds
 
 
 def cold_build_seconds() -> float:
@@ -150,9 +176,12 @@ def main() -> int:
     group.add_argument("--robust", action="store_true", help="run every chapter under seeds 1..4")
     group.add_argument("--bench", action="store_true", help="benchmark every chapter and the build")
     group.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--seeds", type=_seed_range, default=list(ROBUST_SEEDS),
+                        help="with --robust: seeds such as 5-12 or 3,7 (default 1-4)")
+    parser.add_argument("--jobs", type=int, default=1, help="with --robust: chapters run at once (default 1)")
     args = parser.parse_args()
     if args.robust:
-        return robust()
+        return robust(args.seeds, args.chapter, args.jobs)
     if args.bench:
         return bench()
     if args.json:

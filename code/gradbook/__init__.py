@@ -27,8 +27,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "models": ("INITS", "initialise", "linear_layers", "maxout_mlp", "mlp"),
     "probes": (
-        "ActivationStats", "activation_outputs", "activation_stats", "dead_unit_fraction", "dead_units",
-        "grad_norms", "nielsen_delta_norms", "total_norm",
+        "ActivationStats", "DeltaNorms", "activation_outputs", "activation_stats", "dead_unit_fraction",
+        "dead_units", "delta_norms", "grad_norms", "nielsen_delta_norms", "total_norm",
     ),
     "train": ("OPTIMIZERS", "FitRecord", "accuracy", "fit"),
     "backprop": (

@@ -9,6 +9,11 @@ Gradients:
   for one batch, the basic picture of vanishing and exploding gradients.
 * :func:`nielsen_delta_norms` - Nielsen's statistic ||delta^l||: the bias gradient
   dC/db^l averaged over a set of examples, then normed (his ch. 5).
+* :func:`delta_norms` - that norm of the mean beside the mean of the per-example norms
+  ||delta^l_x||, which is what the product formula of chapter 1 describes for one
+  example. The two differ: errors of different examples point different ways and partly
+  cancel in the mean (and the output layer's mean error goes to zero once the predicted
+  class frequencies match the data, however badly single examples are fitted).
 
 Activations:
 
@@ -124,6 +129,56 @@ def nielsen_delta_norms(
     return grad_norms(net, X, y, loss_fn, param="bias")
 
 
+@dataclass(frozen=True)
+class DeltaNorms:
+    """What :func:`delta_norms` returns: one entry per ``nn.Linear`` layer, input side first.
+
+    batch: ||mean_x delta^l_x||, the norm of the batch's mean error (Nielsen's statistic,
+        the norm of the bias gradient of the mean cost).
+    per_example: mean_x ||delta^l_x||, the mean of the per-example error norms.
+    """
+
+    batch: torch.Tensor
+    per_example: torch.Tensor
+
+
+def delta_norms(
+    net: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn: LossFn | None = None,
+) -> DeltaNorms:
+    """Per-layer error norms of every example and of the batch mean, from one backward pass.
+
+    delta^l_x = dC_x/dz^l is the error of example x at layer l's pre-activation z^l (the
+    output of the l-th ``nn.Linear``). ``loss_fn(output, y)`` must return one loss per
+    example, shape (batch,) (default: cross-entropy with ``reduction="none"``). The
+    network's ``.grad`` fields are left untouched. By the triangle inequality
+    ``batch <= per_example`` in every layer.
+    """
+    _check_batch(X, y)
+    layers = linear_layers(net)
+    loss_fn = (lambda out, t: nn.functional.cross_entropy(out, t, reduction="none")) if loss_fn is None else loss_fn
+    if not callable(loss_fn):
+        raise TypeError("loss_fn must be a callable loss_fn(output, y) -> one loss per example")
+    preacts: list[torch.Tensor] = []
+    hooks = [layer.register_forward_hook(lambda _m, _i, out: preacts.append(out)) for layer in layers]
+    try:
+        with torch.enable_grad():
+            losses = loss_fn(net(X.detach().requires_grad_(True)), y)
+            if not isinstance(losses, torch.Tensor) or losses.shape != (X.shape[0],):
+                raise ValueError(f"loss_fn must return one loss per example, shape ({X.shape[0]},); "
+                                 "use reduction='none'")
+            # The examples do not interact, so row x of d(sum_x C_x)/dz^l is delta^l_x.
+            errors = torch.autograd.grad(losses.sum(), preacts)
+    finally:
+        for h in hooks:
+            h.remove()
+    rows = [e.detach().flatten(1) for e in errors]  # (batch, units) per layer
+    return DeltaNorms(batch=torch.stack([r.mean(0).norm() for r in rows]),
+                      per_example=torch.stack([r.norm(dim=1).mean() for r in rows]))
+
+
 # --- activations -----------------------------------------------------------------------
 
 def _activation_modules(net: nn.Module) -> list[nn.Module]:
@@ -203,6 +258,6 @@ def dead_unit_fraction(net: nn.Module, X: torch.Tensor, *, per_layer: bool = Fal
 
 
 __all__ = [
-    "ActivationStats", "activation_outputs", "activation_stats", "dead_unit_fraction", "dead_units",
-    "grad_norms", "nielsen_delta_norms", "total_norm",
+    "ActivationStats", "DeltaNorms", "activation_outputs", "activation_stats", "dead_unit_fraction", "dead_units",
+    "delta_norms", "grad_norms", "nielsen_delta_norms", "total_norm",
 ]

@@ -76,3 +76,21 @@ def test_probe_errors_are_explained():
         gb.grad_norms(net, X, y, lambda out, t: out)
     with pytest.raises(ValueError, match="no activation module"):
         gb.activation_stats(nn.Sequential(nn.Linear(5, 2)), X)
+
+
+def test_delta_norms_per_example_and_of_the_batch_mean_match_autograd_example_by_example():
+    net = gb.mlp(3, 7, "tanh", "xavier", in_features=5, out_features=4, bias_std=0.1, seed=3, dtype=torch.float64)
+    X = gb.gaussian_inputs(9, 5, seed=1, dtype=torch.float64)
+    y = torch.arange(9) % 4
+    norms = gb.delta_norms(net, X, y)
+    per_example = []
+    for i in range(9):  # the bias gradient of one example's loss is its error delta^l_x
+        net.zero_grad()
+        nn.functional.cross_entropy(net(X[i:i + 1]), y[i:i + 1]).backward()
+        per_example.append(torch.stack([layer.bias.grad.norm() for layer in gb.linear_layers(net)]))
+    assert torch.allclose(norms.per_example, torch.stack(per_example).mean(0), rtol=1e-12)
+    mean_loss = gb.nielsen_delta_norms(net, X, y, nn.functional.cross_entropy)
+    assert torch.allclose(norms.batch, mean_loss, rtol=1e-12)
+    assert bool((norms.batch <= norms.per_example + 1e-15).all())
+    with pytest.raises(ValueError, match="one loss per example"):
+        gb.delta_norms(net, X, y, nn.functional.cross_entropy)

@@ -43,3 +43,14 @@ def test_the_table_of_contents_is_read_as_yaml(tmp_path):
                    "      - file: 'book/ch02_c'  # a comment\n")
     assert pages(toc) == ["book/index", "book/ch01_a", "book/ch01_b", "book/ch02_c"]
     assert pages()[0] == "book/index" and "book/bibliography" in pages()
+
+
+def test_robust_takes_seed_ranges_and_names_the_failed_assertion():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import execute
+    finally:
+        sys.path.pop(0)
+    assert execute._seed_range("5-8") == [5, 6, 7, 8] and execute._seed_range("3,7,10-11") == [3, 7, 10, 11]
+    error = "Cell In[4], line 2\n\x1b[31m----> 2\x1b[0m assert a > b  # the claim\n\nAssertionError: \n"
+    assert execute._failed_line(error) == "2 assert a > b  # the claim | AssertionError:"
