@@ -80,7 +80,8 @@ def plot_layer_norms(ax, norms, label: str | None = None, **kwargs):
     if np.any(norms <= 0):
         raise ValueError("norms must be positive to be drawn on a log scale")
     layers = np.arange(1, norms.size + 1)
-    (line,) = ax.plot(layers, norms, marker="o", markersize=3, label=label, **kwargs)
+    style = {"marker": "o", "markersize": 3, **kwargs}  # a caller's marker replaces the circles
+    (line,) = ax.plot(layers, norms, label=label, **style)
     ax.set_yscale("log")
     ax.set_xlabel("layer (input side = 1)")
     return line
