@@ -55,8 +55,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "parallel": ("run_parallel",),
     "plotting": ("PALETTE", "WIDTH", "figure", "log_axis", "plot_layer_norms", "use_style"),
     "ledger": (
-        "Claim", "Criterion", "above", "at_least", "at_most", "below", "between", "claims_markdown", "collect",
-        "equal", "near", "show_claims", "true", "within_factor",
+        "CLAIM_KINDS", "Claim", "Criterion", "above", "at_least", "at_most", "below", "between",
+        "claims_markdown", "collect", "equal", "near", "show_claims", "true", "within_factor",
     ),
 }
 

@@ -24,9 +24,11 @@ from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 
-from ._validate import flag, real
+from ._validate import flag, one_of, real
 
 METADATA_KEY = "gradbook"
+#: What a claim's "yes" can mean; see :class:`Claim`.
+CLAIM_KINDS = ("reproduction", "construction", "other data")
 _CHAPTER = re.compile(r"ch\d\d")
 _KEY = re.compile(r"[A-Za-z][\w-]*")
 
@@ -141,6 +143,11 @@ class Claim:
     setting: what differs in our set-up (``"digits, 5 seeds"``), optional.
     expected: whether the chapter's text says the claim holds (True, the default) or not;
         :func:`show_claims` fails if the measurement disagrees.
+    kind: what a "yes" means (:data:`CLAIM_KINDS`): ``"reproduction"`` (the default: an
+        experiment that could have come out otherwise), ``"construction"`` (true by
+        mathematics or by how the code is built, a numerical check rather than a
+        reproduction) or ``"other data"`` (the source's figure is from another data set,
+        so only the direction compares). The ledger counts only reproductions as such.
 
     ``holds`` is computed from ``test`` and ``measured``, never given.
     """
@@ -154,6 +161,7 @@ class Claim:
     test: Criterion
     setting: str = ""
     expected: bool = True
+    kind: str = "reproduction"
 
     def __post_init__(self):
         if not isinstance(self.source, str) or not _KEY.fullmatch(self.source):
@@ -166,6 +174,7 @@ class Claim:
             raise TypeError("test must be a gb.Criterion such as gb.above(100) or gb.near(1, rel=0.05), "
                             f"got {self.test!r}")
         flag("expected", self.expected)
+        one_of("kind", self.kind, CLAIM_KINDS)
         try:
             self.fmt.format(1.0)
         except (ValueError, IndexError, KeyError, AttributeError):
@@ -185,7 +194,7 @@ class Claim:
         """The claim as plain data (what :func:`collect` reads back), the test as its wording."""
         return {"source": self.source, "claim": self.claim, "source_value": self.source_value,
                 "measured": self.measured, "fmt": self.fmt, "test": self.test.wording, "holds": self.holds,
-                "setting": self.setting}
+                "setting": self.setting, "kind": self.kind}
 
 
 def claims_markdown(claims: list[Claim]) -> str:
@@ -199,8 +208,11 @@ def claims_markdown(claims: list[Claim]) -> str:
 
     for c in claims:
         ours = c.measured_text() + (f" ({c.setting})" if c.setting else "")
+        verdict = "yes" if c.holds else "**no**"
+        if c.kind != "reproduction":
+            verdict += f" ({c.kind})"
         rows.append(f"| {{cite}}`{c.source}` | {cell(c.claim)} | {cell(c.source_value)} | {cell(ours)} | "
-                    f"{cell(c.test.wording)} | {'yes' if c.holds else '**no**'} |")
+                    f"{cell(c.test.wording)} | {verdict} |")
     return "\n".join(rows)
 
 
@@ -250,6 +262,7 @@ def collect(notebooks) -> list[dict]:
 
 
 __all__ = [
-    "Claim", "Criterion", "above", "at_least", "at_most", "below", "between", "claims_markdown", "collect", "equal",
+    "CLAIM_KINDS", "Claim", "Criterion", "above", "at_least", "at_most", "below", "between", "claims_markdown",
+    "collect", "equal",
     "near", "show_claims", "true", "within_factor",
 ]

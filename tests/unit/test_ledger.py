@@ -41,6 +41,12 @@ def test_criteria_decide_and_say_how(criterion, inside, outside, wording):
     assert criterion.wording == wording
 
 
+def test_a_claim_says_what_kind_of_yes_it_is():
+    row = gb.claims_markdown([gb.Claim("a", "b", "1", 1.0, test=gb.equal(1), kind="construction")]).splitlines()[2]
+    assert row.endswith("| yes (construction) |")
+    assert gb.Claim("a", "b", "1", 1.0, test=gb.equal(1), kind="other data").record()["kind"] == "other data"
+
+
 def test_a_claim_holds_by_its_test_and_says_which():
     claim = gb.Claim("he2015delving", "level", "level", 1.3, test=gb.between(0.2, 5))
     assert claim.holds and claim.record()["test"] == "between 0.2 and 5" and claim.record()["holds"] is True
@@ -57,6 +63,7 @@ def test_a_claim_holds_by_its_test_and_says_which():
         (dict(fmt="{:.2q}"), "fmt must be a format string"),
         (dict(test=True), "test must be a gb.Criterion"),
         (dict(expected="yes"), "expected must be True or False"),
+        (dict(kind="obvious"), "kind 'obvious' is not one of: reproduction, construction, other data"),
     ],
 )
 def test_claim_rejects_bad_fields(kwargs, message):
