@@ -1,0 +1,312 @@
+"""Stacked networks: many small MLPs of one shape, trained side by side as one batched computation.
+
+A fair comparison trains every method at a few learning rates and over several seeds,
+which is dozens of small networks per figure. Trained one by one, each step of each
+network pays Python's and PyTorch's fixed cost per operation, which for a 100-unit layer
+is most of the time. :class:`StackedMLP` holds ``members`` networks of the same shape in
+tensors with a leading member dimension (a layer's weights are ``(members, n_in, n_out)``)
+and runs all of them with one ``torch.baddbmm`` per layer. The loss is the sum of the
+members' losses, so one backward pass gives each member exactly its own gradient (the
+members share no parameter), and :func:`fit_stacked` steps each member with its own
+learning rate. A member that diverges to inf or NaN leaves the others untouched.
+
+Normalisation (``norm``) is written out here rather than borrowed from ``nn.BatchNorm1d``,
+because it must act on each member's batch separately; ``tests/unit/test_stacked.py``
+checks it against ``nn.BatchNorm1d`` and ``nn.LayerNorm`` member by member, in training
+and in evaluation mode, outputs, gradients and running statistics. Introduced in
+chapter 10 (batch normalisation).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from ._validate import flag, float_dtype, generator, integer, one_of, real
+from .activations import ELEMENTWISE, activation_fn
+
+__all__ = ["NORMS", "StackedFit", "StackedMLP", "fit_stacked", "stacked_accuracy", "stacked_layer_grad_norms"]
+
+#: What may follow each hidden layer's linear map: nothing, batch or layer normalisation.
+NORMS = ("none", "batch", "layer")
+
+_STACKED_INITS = ("xavier", "he", "lecun", "normal")
+
+
+class StackedMLP(nn.Module):
+    """``members`` MLPs with ``depth`` hidden layers of ``width`` units, run as one computation.
+
+    Each hidden layer is ``Linear -> [normalisation] -> activation``; the output layer is
+    linear. ``forward`` takes ``x`` of shape ``(batch, in_features)`` (every member sees
+    the same batch) or ``(members, batch, in_features)`` and returns logits of shape
+    ``(members, batch, out_features)``.
+
+    Parameters
+    ----------
+    norm:
+        ``"none"``, ``"batch"`` (batch normalisation, Ioffe & Szegedy 2015: each unit
+        normalised over the member's batch, then scaled by gamma and shifted by beta; in
+        evaluation mode, by running statistics updated with PyTorch's convention, the new
+        batch weighted by ``momentum``, the running variance from the unbiased batch
+        variance) or ``"layer"`` (layer normalisation, Ba et al. 2016: each example
+        normalised over the layer's units, the same in training and evaluation).
+    init:
+        ``"xavier"`` (Var = 2/(fan_in + fan_out)), ``"he"`` (2/fan_in), ``"lecun"``
+        (1/fan_in) or ``"normal"`` (N(0, std^2)); biases start at 0, gamma at 1, beta at 0.
+    noise:
+        ``(shift, scale)`` or None. With a pair, in training mode each normalised output is
+        multiplied by a factor drawn from U(1, scale) and shifted by one from
+        U(-shift, shift), drawn afresh for every member, unit and step (the "noisy
+        BatchNorm" of Santurkar et al. 2018), from ``noise_seed``'s generator.
+    shared_init:
+        If True every member starts from the same weights (those of member 0), so that
+        members differ only in how they are trained (a learning-rate sweep from one start).
+    """
+
+    def __init__(
+        self,
+        members: int,
+        depth: int,
+        width: int,
+        activation: str = "sigmoid",
+        *,
+        norm: str = "none",
+        init: str = "xavier",
+        std: float | None = None,
+        in_features: int = 64,
+        out_features: int = 10,
+        momentum: float = 0.1,
+        eps: float = 1e-5,
+        noise: tuple[float, float] | None = None,
+        noise_seed: int | None = None,
+        shared_init: bool = False,
+        seed: int | torch.Generator | None = None,
+        dtype: torch.dtype = torch.float32,
+    ):
+        super().__init__()
+        self.members = integer("members", members, minimum=1)
+        self.depth = integer("depth", depth, minimum=0)
+        self.width = integer("width", width, minimum=1)
+        self.activation = one_of("activation", activation, ELEMENTWISE)
+        self.norm = one_of("norm", norm, NORMS)
+        one_of("init", init, _STACKED_INITS)
+        if (init == "normal") != (std is not None):
+            raise ValueError('init "normal" needs std (a positive number), and only it takes one')
+        std = None if std is None else real("std", std, positive=True)
+        in_features = integer("in_features", in_features, minimum=1)
+        out_features = integer("out_features", out_features, minimum=1)
+        self.momentum = real("momentum", momentum, minimum=0.0, maximum=1.0)
+        self.eps = real("eps", eps, positive=True)
+        if noise is not None:
+            if self.norm != "batch":
+                raise ValueError('noise is injected after batch normalisation: it needs norm="batch"')
+            if not (isinstance(noise, tuple | list) and len(noise) == 2):
+                raise TypeError("noise must be a pair (shift, scale), e.g. (1.0, 2.0), or None")
+            noise = (real("noise shift", noise[0], nonnegative=True), real("noise scale", noise[1], minimum=1.0))
+        self.noise = noise
+        self._noise_gen = generator(noise_seed, "noise_seed") if noise is not None else None
+        flag("shared_init", shared_init)
+        float_dtype("dtype", dtype)
+        self._f = activation_fn(activation)
+
+        gen = generator(seed)
+        draws = 1 if shared_init else self.members
+        sizes = [in_features] + [width] * self.depth + [out_features]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True):
+            s = {"xavier": math.sqrt(2.0 / (n_in + n_out)), "he": math.sqrt(2.0 / n_in),
+                 "lecun": math.sqrt(1.0 / n_in), "normal": std}[init]
+            W = torch.randn(draws, n_in, n_out, generator=gen, dtype=dtype) * s
+            self.weights.append(nn.Parameter(W.expand(self.members, -1, -1).clone()))
+            self.biases.append(nn.Parameter(torch.zeros(self.members, 1, n_out, dtype=dtype)))
+        self.gammas = nn.ParameterList()
+        self.betas = nn.ParameterList()
+        if self.norm != "none":
+            for k in range(self.depth):
+                self.gammas.append(nn.Parameter(torch.ones(self.members, 1, width, dtype=dtype)))
+                self.betas.append(nn.Parameter(torch.zeros(self.members, 1, width, dtype=dtype)))
+                if self.norm == "batch":
+                    self.register_buffer(f"running_mean{k}", torch.zeros(self.members, 1, width, dtype=dtype))
+                    self.register_buffer(f"running_var{k}", torch.ones(self.members, 1, width, dtype=dtype))
+
+    def _normalise(self, z: torch.Tensor, k: int) -> torch.Tensor:
+        """Hidden layer ``k``'s normalisation of pre-activations ``z`` (members, batch, width)."""
+        if self.norm == "layer":
+            mean = z.mean(dim=2, keepdim=True)
+            var = z.var(dim=2, unbiased=False, keepdim=True)
+        elif self.training:
+            if z.shape[1] < 2:
+                raise ValueError("batch normalisation in training mode needs at least 2 examples per batch "
+                                 "(one example is its own mean); call net.eval() to use the running statistics")
+            mean = z.mean(dim=1, keepdim=True)
+            var = z.var(dim=1, unbiased=False, keepdim=True)
+            with torch.no_grad():  # PyTorch's convention: weight momentum on the new batch, unbiased variance
+                n = z.shape[1]
+                rm, rv = getattr(self, f"running_mean{k}"), getattr(self, f"running_var{k}")
+                rm.mul_(1 - self.momentum).add_(self.momentum * mean)
+                rv.mul_(1 - self.momentum).add_(self.momentum * var * n / (n - 1))
+        else:
+            mean, var = getattr(self, f"running_mean{k}"), getattr(self, f"running_var{k}")
+        out = (z - mean) / torch.sqrt(var + self.eps) * self.gammas[k] + self.betas[k]
+        if self.noise is not None and self.training:
+            shift, scale = self.noise
+            shape = (self.members, 1, self.width)
+            s = 1 + (scale - 1) * torch.rand(shape, generator=self._noise_gen, dtype=out.dtype)
+            m = shift * (2 * torch.rand(shape, generator=self._noise_gen, dtype=out.dtype) - 1)
+            out = out * s + m
+        return out
+
+    def forward(self, x: torch.Tensor, *, inputs: list | None = None) -> torch.Tensor:
+        """Logits ``(members, batch, out)``. If ``inputs`` is a list, each hidden layer's
+        activation-function input ``(members, batch, width)`` is appended to it (detached)."""
+        if x.ndim == 2:
+            x = x.unsqueeze(0).expand(self.members, -1, -1)
+        if x.ndim != 3 or x.shape[0] != self.members:
+            raise ValueError(f"x must have shape (batch, in) or ({self.members}, batch, in), got {tuple(x.shape)}")
+        h = x
+        for k in range(self.depth):
+            z = torch.baddbmm(self.biases[k], h, self.weights[k])
+            if self.norm != "none":
+                z = self._normalise(z, k)
+            if inputs is not None:
+                inputs.append(z.detach())
+            h = self._f(z)
+        return torch.baddbmm(self.biases[-1], h, self.weights[-1])
+
+
+def _members_lr(net: StackedMLP, lr) -> torch.Tensor:
+    values = [lr] * net.members if isinstance(lr, int | float) else list(lr)
+    if len(values) != net.members:
+        raise ValueError(f"lr must be one number or one per member ({net.members}), got {len(values)}")
+    return torch.tensor([real("lr", v, positive=True) for v in values], dtype=net.weights[0].dtype)
+
+
+def stacked_layer_grad_norms(net: StackedMLP) -> torch.Tensor:
+    """Each member's weight-gradient norm per layer, input side first: ``(members, depth + 1)``, float64.
+    Call after a backward pass."""
+    if not isinstance(net, StackedMLP):
+        raise TypeError(f"net must be a gb.StackedMLP, got {type(net).__name__}")
+    if any(W.grad is None for W in net.weights):
+        raise ValueError("no gradients yet: run a backward pass first")
+    return torch.stack([W.grad.double().flatten(1).norm(dim=1) for W in net.weights], dim=1)
+
+
+def stacked_accuracy(net: StackedMLP, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Each member's accuracy on ``(X, y)`` in evaluation mode, ``(members,)`` float64 (mode restored)."""
+    if not isinstance(net, StackedMLP):
+        raise TypeError(f"net must be a gb.StackedMLP, got {type(net).__name__}")
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            return (net(X).argmax(2) == y).double().mean(dim=1)
+    finally:
+        net.train(was_training)
+
+
+@dataclass(frozen=True)
+class StackedFit:
+    """What :func:`fit_stacked` returns.
+
+    loss: each member's batch loss before each step, (steps, members), float64 (inf or NaN
+        once a member has diverged).
+    val_acc: with validation data, each member's accuracy after the steps in ``val_steps``,
+        (evaluations, members); otherwise None.
+    val_steps: the step counts of ``val_acc`` (int64).
+    probes: what ``probe(step, net)`` returned, one entry per call, with ``probe_steps``.
+    """
+
+    loss: torch.Tensor
+    val_acc: torch.Tensor | None
+    val_steps: torch.Tensor | None
+    probes: list[Any]
+    probe_steps: list[int]
+
+    def final_loss(self, last: int) -> torch.Tensor:
+        """Each member's mean batch loss over the ``last`` steps, (members,)."""
+        last = integer("last", last, minimum=1, maximum=self.loss.shape[0])
+        return self.loss[-last:].mean(dim=0)
+
+
+def fit_stacked(
+    net: StackedMLP,
+    data: tuple[torch.Tensor, torch.Tensor],
+    steps: int,
+    *,
+    lr: float | Sequence[float],
+    batch_size: int,
+    seed: int | torch.Generator | None = None,
+    shared_batches: bool = True,
+    val: tuple[torch.Tensor, torch.Tensor] | None = None,
+    eval_every: int | None = None,
+    probe: Callable[[int, StackedMLP], Any] | None = None,
+    probe_every: int | None = None,
+) -> StackedFit:
+    """Train every member of ``net`` by plain SGD for ``steps`` steps on mini-batches of ``data``.
+
+    ``lr`` is one learning rate or one per member. Each step draws ``batch_size`` rows of
+    ``(X, y)`` with replacement from ``seed``'s generator: the same rows for every member
+    (``shared_batches=True``, common batches make a comparison less noisy) or independent
+    rows per member. ``probe(step, net)``, if given, is called before the first step and
+    after every ``probe_every`` steps (in the mode the net trains in, without gradients
+    recorded for it).
+    """
+    if not isinstance(net, StackedMLP):
+        raise TypeError(f"net must be a gb.StackedMLP, got {type(net).__name__}")
+    X, y = data
+    steps = integer("steps", steps, minimum=1)
+    batch_size = integer("batch_size", batch_size, minimum=1)
+    rates = _members_lr(net, lr).view(-1, 1, 1)
+    flag("shared_batches", shared_batches)
+    if eval_every is not None:
+        if val is None:
+            raise ValueError("eval_every needs validation data: pass val=(X_val, y_val)")
+        eval_every = integer("eval_every", eval_every, minimum=1, maximum=steps)
+    if (probe is None) != (probe_every is None):
+        raise ValueError("give probe and probe_every together")
+    if probe_every is not None:
+        probe_every = integer("probe_every", probe_every, minimum=1, maximum=steps)
+    gen = generator(seed)
+    params = list(net.parameters())
+    losses = torch.empty(steps, net.members, dtype=torch.float64)
+    val_acc, val_steps, probes, probe_steps = [], [], [], []
+    net.train()
+
+    def call_probe(step):
+        with torch.no_grad():
+            probes.append(probe(step, net))
+        probe_steps.append(step)
+
+    if probe is not None:
+        call_probe(0)
+    for step in range(steps):
+        shape = (batch_size,) if shared_batches else (net.members, batch_size)
+        idx = torch.randint(X.shape[0], shape, generator=gen)
+        logits = net(X[idx])  # (members, batch, out)
+        target = y[idx].expand(net.members, -1) if shared_batches else y[idx]
+        per_member = nn.functional.cross_entropy(logits.transpose(1, 2), target, reduction="none").mean(dim=1)
+        for p in params:
+            p.grad = None
+        per_member.sum().backward()
+        losses[step] = per_member.detach().double()
+        with torch.no_grad():
+            for p in params:
+                p.sub_(rates * p.grad)
+        if val is not None and ((eval_every and (step + 1) % eval_every == 0) or step + 1 == steps):
+            if not val_steps or val_steps[-1] != step + 1:
+                val_acc.append(stacked_accuracy(net, *val))
+                val_steps.append(step + 1)
+        if probe is not None and (step + 1) % probe_every == 0:
+            call_probe(step + 1)
+    return StackedFit(
+        loss=losses,
+        val_acc=torch.stack(val_acc) if val is not None else None,
+        val_steps=torch.tensor(val_steps, dtype=torch.int64) if val is not None else None,
+        probes=probes, probe_steps=probe_steps,
+    )

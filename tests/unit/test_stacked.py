@@ -1,0 +1,187 @@
+"""gb.StackedMLP: each member is exactly the nn.Sequential (with nn.BatchNorm1d / nn.LayerNorm)
+built from its weights, in training and evaluation mode, outputs, gradients and running
+statistics; fit_stacked steps each member as plain SGD with its own learning rate."""
+
+import gradbook as gb
+import pytest
+import torch
+from torch import nn
+
+D = torch.float64
+
+
+def member_as_sequential(net: gb.StackedMLP, i: int) -> nn.Sequential:
+    """Member i of a stacked net as an ordinary PyTorch network with the same parameters."""
+    modules = []
+    for k in range(net.depth + 1):
+        W, b = net.weights[k][i], net.biases[k][i, 0]
+        lin = nn.Linear(W.shape[0], W.shape[1], dtype=D)
+        with torch.no_grad():
+            lin.weight.copy_(W.T)
+            lin.bias.copy_(b)
+        modules.append(lin)
+        if k < net.depth:
+            if net.norm == "batch":
+                bn = nn.BatchNorm1d(net.width, eps=net.eps, momentum=net.momentum, dtype=D)
+                with torch.no_grad():
+                    bn.weight.copy_(net.gammas[k][i, 0])
+                    bn.bias.copy_(net.betas[k][i, 0])
+                    bn.running_mean.copy_(getattr(net, f"running_mean{k}")[i, 0])
+                    bn.running_var.copy_(getattr(net, f"running_var{k}")[i, 0])
+                modules.append(bn)
+            elif net.norm == "layer":
+                ln = nn.LayerNorm(net.width, eps=net.eps, dtype=D)
+                with torch.no_grad():
+                    ln.weight.copy_(net.gammas[k][i, 0])
+                    ln.bias.copy_(net.betas[k][i, 0])
+                modules.append(ln)
+            modules.append(gb.activation_module(net.activation))
+    return nn.Sequential(*modules)
+
+
+def randomise_affine(net):
+    gen = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for p in [*net.gammas, *net.betas, *net.biases]:
+            p.add_(0.3 * torch.randn(p.shape, generator=gen, dtype=p.dtype))
+
+
+@pytest.mark.parametrize("norm", gb.NORMS)
+def test_members_equal_pytorch_modules_in_training_mode(norm):
+    net = gb.StackedMLP(3, 2, 7, "tanh", norm=norm, in_features=5, out_features=4, seed=1, dtype=D)
+    randomise_affine(net)
+    refs = [member_as_sequential(net, i) for i in range(3)]
+    x = torch.randn(3, 11, 5, dtype=D, generator=torch.Generator().manual_seed(2))
+    y = torch.randint(4, (3, 11), generator=torch.Generator().manual_seed(3))
+    out = net(x)
+    nn.functional.cross_entropy(out.transpose(1, 2), y, reduction="none").mean(1).sum().backward()
+    for i, ref in enumerate(refs):
+        ref_out = ref(x[i])
+        torch.testing.assert_close(out[i], ref_out, rtol=1e-12, atol=1e-12)
+        nn.functional.cross_entropy(ref_out, y[i]).backward()
+        linears = [m for m in ref if isinstance(m, nn.Linear)]
+        for k, lin in enumerate(linears):
+            torch.testing.assert_close(net.weights[k].grad[i], lin.weight.grad.T, rtol=1e-10, atol=1e-12)
+            torch.testing.assert_close(net.biases[k].grad[i, 0], lin.bias.grad, rtol=1e-10, atol=1e-12)
+        norms = [m for m in ref if isinstance(m, nn.BatchNorm1d | nn.LayerNorm)]
+        for k, m in enumerate(norms):
+            torch.testing.assert_close(net.gammas[k].grad[i, 0], m.weight.grad, rtol=1e-10, atol=1e-12)
+            torch.testing.assert_close(net.betas[k].grad[i, 0], m.bias.grad, rtol=1e-10, atol=1e-12)
+            if norm == "batch":  # the running statistics after one training batch
+                torch.testing.assert_close(getattr(net, f"running_mean{k}")[i, 0], m.running_mean)
+                torch.testing.assert_close(getattr(net, f"running_var{k}")[i, 0], m.running_var)
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_evaluation_mode_uses_running_statistics(norm):
+    net = gb.StackedMLP(2, 3, 6, "sigmoid", norm=norm, momentum=0.3, in_features=4, out_features=3, seed=4, dtype=D)
+    gen = torch.Generator().manual_seed(6)
+    for _ in range(5):  # move the running statistics away from (0, 1)
+        net(torch.randn(2, 9, 4, dtype=D, generator=gen) * 2 + 1)
+    refs = [member_as_sequential(net, i).eval() for i in range(2)]
+    net.eval()
+    x = torch.randn(2, 1, 4, dtype=D, generator=gen)  # a batch of one is fine in evaluation mode
+    out = net(x)
+    for i, ref in enumerate(refs):
+        torch.testing.assert_close(out[i], ref(x[i]), rtol=1e-12, atol=1e-12)
+
+
+def test_batch_of_one_in_training_mode_is_refused_with_a_hint():
+    net = gb.StackedMLP(1, 1, 4, norm="batch", seed=0)
+    with pytest.raises(ValueError, match="at least 2 examples.*net.eval"):
+        net(torch.zeros(1, 64))
+
+
+def test_shared_init_and_independent_members():
+    same = gb.StackedMLP(3, 2, 5, shared_init=True, seed=0)
+    assert torch.equal(same.weights[0][0], same.weights[0][2])
+    different = gb.StackedMLP(3, 2, 5, seed=0)
+    assert not torch.equal(different.weights[0][0], different.weights[0][1])
+    assert torch.equal(gb.StackedMLP(3, 2, 5, seed=0).weights[1], different.weights[1])  # seeded: repeatable
+
+
+def test_xavier_scale():
+    net = gb.StackedMLP(4, 1, 400, init="xavier", in_features=400, seed=0, dtype=D)
+    assert net.weights[0].var().item() == pytest.approx(2 / 800, rel=0.02)
+
+
+def test_fit_stacked_is_sgd_per_member_with_its_own_rate():
+    X, y = gb.load_digits("train", dtype=D)
+    net = gb.StackedMLP(2, 2, 8, "sigmoid", norm="batch", shared_init=True, seed=0, dtype=D)
+    refs = [member_as_sequential(net, i) for i in range(2)]
+    rates = [0.5, 0.05]
+    rec = gb.fit_stacked(net, (X, y), 6, lr=rates, batch_size=10, seed=3)
+    gen = torch.Generator().manual_seed(3)  # the same batches, drawn as fit_stacked draws them
+    for ref, lr in zip(refs, rates, strict=True):
+        gen.manual_seed(3)
+        opt = torch.optim.SGD(ref.parameters(), lr=lr)
+        for step in range(6):
+            idx = torch.randint(X.shape[0], (10,), generator=gen)
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(ref(X[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            assert rec.loss[step, rates.index(lr)].item() == pytest.approx(loss.item(), rel=1e-10)
+    for i, ref in enumerate(refs):
+        linears = [m for m in ref if isinstance(m, nn.Linear)]
+        torch.testing.assert_close(net.weights[0][i], linears[0].weight.T, rtol=1e-10, atol=1e-12)
+
+
+def test_a_diverging_member_leaves_the_others_alone():
+    X, y = gb.load_digits("train")
+    net = gb.StackedMLP(2, 2, 16, "relu", init="he", shared_init=True, seed=0)
+    alone = gb.StackedMLP(1, 2, 16, "relu", init="he", seed=0)
+    rec = gb.fit_stacked(net, (X, y), 30, lr=[1e4, 0.1], batch_size=20, seed=1)
+    rec_alone = gb.fit_stacked(alone, (X, y), 30, lr=0.1, batch_size=20, seed=1)
+    assert rec.loss[:, 0].nan_to_num(posinf=1e300).max() > 1e6  # member 0 blew up
+    torch.testing.assert_close(rec.loss[:, 1], rec_alone.loss[:, 0], rtol=1e-5, atol=1e-6)
+
+
+def test_records_validation_probes_and_grad_norms():
+    X, y = gb.load_digits("train")
+    Xv, yv = gb.load_digits("val")
+    net = gb.StackedMLP(3, 2, 16, norm="layer", seed=0)
+    rec = gb.fit_stacked(net, (X, y), 20, lr=0.1, batch_size=30, seed=0, shared_batches=False,
+                         val=(Xv, yv), eval_every=10, probe=lambda step, n: step, probe_every=10)
+    assert rec.val_acc.shape == (2, 3) and rec.val_steps.tolist() == [10, 20]
+    assert rec.probes == [0, 10, 20] and rec.probe_steps == [0, 10, 20]
+    assert rec.final_loss(5).shape == (3,)
+    assert gb.stacked_accuracy(net, Xv, yv).shape == (3,)
+    assert gb.stacked_layer_grad_norms(net).shape == (3, 3)
+
+
+def test_noise_changes_every_step_and_only_in_training():
+    net = gb.StackedMLP(1, 1, 4, norm="batch", noise=(1.0, 3.0), noise_seed=0, seed=0, dtype=D)
+    x = torch.randn(8, 64, dtype=D)
+    a, b = net(x), net(x)
+    assert not torch.allclose(a, b)
+    net.eval()
+    assert torch.equal(net(x), net(x))
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(norm="group"), ValueError, "norm 'group' is not one of: none, batch, layer"),
+    (dict(activation="relu6"), ValueError, "activation 'relu6' is not one of"),
+    (dict(init="orthogonal"), ValueError, "init 'orthogonal' is not one of: xavier, he, lecun, normal"),
+    (dict(init="normal"), ValueError, "needs std"),
+    (dict(noise=(1.0, 2.0)), ValueError, 'needs norm="batch"'),
+    (dict(norm="batch", noise=(1.0, 0.5)), ValueError, "noise scale must be at least 1"),
+    (dict(momentum=1.5), ValueError, "momentum must be at most 1"),
+    (dict(dtype=torch.float16), ValueError, "float32"),
+])
+def test_bad_arguments_are_refused_clearly(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        gb.StackedMLP(2, 1, 4, **kwargs)
+
+
+def test_fit_stacked_refuses_bad_rates_and_shapes():
+    X, y = gb.load_digits("train")
+    net = gb.StackedMLP(2, 1, 4, seed=0)
+    with pytest.raises(ValueError, match="one per member"):
+        gb.fit_stacked(net, (X, y), 2, lr=[0.1, 0.2, 0.3], batch_size=5)
+    with pytest.raises(ValueError, match="lr must be positive"):
+        gb.fit_stacked(net, (X, y), 2, lr=[0.1, -1.0], batch_size=5)
+    with pytest.raises(ValueError, match=r"shape \(batch, in\) or \(2, batch, in\)"):
+        net(torch.zeros(3, 5, 64))
+    with pytest.raises(TypeError, match="gb.StackedMLP"):
+        gb.fit_stacked(nn.Linear(2, 2), (X, y), 2, lr=0.1, batch_size=5)
