@@ -31,7 +31,10 @@ MODULES: dict[str, tuple[str, ...]] = {
         "dead_units", "delta_norms", "grad_norms", "nielsen_delta_norms", "total_norm",
     ),
     "train": ("OPTIMIZERS", "FitRecord", "accuracy", "fit"),
-    "stacked": ("NORMS", "StackedFit", "StackedMLP", "fit_stacked", "stacked_accuracy", "stacked_layer_grad_norms"),
+    "stacked": (
+        "NORMS", "GradientWalk", "StackedFit", "StackedMLP", "fit_stacked", "gradient_walk", "stacked_accuracy",
+        "stacked_layer_grad_norms",
+    ),
     "backprop": (
         "CHAIN_ACTIVATIONS", "chain_bias_grads", "chain_forward", "two_layer_relu_grads", "two_layer_relu_loss",
         "two_layer_relu_problem",

@@ -142,7 +142,9 @@ class Claim:
         our measurement.
     setting: what differs in our set-up (``"digits, 5 seeds"``), optional.
     expected: whether the chapter's text says the claim holds (True, the default) or not;
-        :func:`show_claims` fails if the measurement disagrees.
+        :func:`show_claims` fails if the measurement disagrees. None: the outcome varies
+        with the seed, so the chapter reports it (its prose is written from the outcome)
+        without asserting it; the table marks the row "not asserted".
     kind: what a "yes" means (:data:`CLAIM_KINDS`): ``"reproduction"`` (the default: an
         experiment that could have come out otherwise), ``"construction"`` (true by
         mathematics or by how the code is built, a numerical check rather than a
@@ -160,7 +162,7 @@ class Claim:
     _: KW_ONLY
     test: Criterion
     setting: str = ""
-    expected: bool = True
+    expected: bool | None = True
     kind: str = "reproduction"
 
     def __post_init__(self):
@@ -173,7 +175,8 @@ class Claim:
         if not isinstance(self.test, Criterion):
             raise TypeError("test must be a gb.Criterion such as gb.above(100) or gb.near(1, rel=0.05), "
                             f"got {self.test!r}")
-        flag("expected", self.expected)
+        if self.expected is not None:
+            flag("expected", self.expected)
         one_of("kind", self.kind, CLAIM_KINDS)
         try:
             self.fmt.format(1.0)
@@ -194,7 +197,7 @@ class Claim:
         """The claim as plain data (what :func:`collect` reads back), the test as its wording."""
         return {"source": self.source, "claim": self.claim, "source_value": self.source_value,
                 "measured": self.measured, "fmt": self.fmt, "test": self.test.wording, "holds": self.holds,
-                "setting": self.setting, "kind": self.kind}
+                "setting": self.setting, "kind": self.kind, "asserted": self.expected is not None}
 
 
 def claims_markdown(claims: list[Claim]) -> str:
@@ -211,6 +214,8 @@ def claims_markdown(claims: list[Claim]) -> str:
         verdict = "yes" if c.holds else "**no**"
         if c.kind != "reproduction":
             verdict += f" ({c.kind})"
+        if c.expected is None:
+            verdict += " (not asserted)"
         rows.append(f"| {{cite}}`{c.source}` | {cell(c.claim)} | {cell(c.source_value)} | {cell(ours)} | "
                     f"{cell(c.test.wording)} | {verdict} |")
     return "\n".join(rows)
@@ -233,7 +238,7 @@ def show_claims(chapter: str, claims: list[Claim]):
     display(Markdown(table), metadata={METADATA_KEY: record})
     wrong = [f"{c.claim!r}: measured {c.measured_text()}, test {c.test.wording!r}, "
              f"{'holds' if c.holds else 'does not hold'} but the text says it "
-             f"{'does' if c.expected else 'does not'}" for c in claims if c.holds != c.expected]
+             f"{'does' if c.expected else 'does not'}" for c in claims if c.expected is not None and c.holds != c.expected]
     if wrong:
         raise AssertionError(f"{len(wrong)} claim(s) of {chapter} came out otherwise than the text says:\n"
                              + "\n".join(wrong))

@@ -30,7 +30,10 @@ from torch import nn
 from ._validate import flag, float_dtype, generator, integer, one_of, real
 from .activations import ELEMENTWISE, activation_fn
 
-__all__ = ["NORMS", "StackedFit", "StackedMLP", "fit_stacked", "stacked_accuracy", "stacked_layer_grad_norms"]
+__all__ = [
+    "NORMS", "GradientWalk", "StackedFit", "StackedMLP", "fit_stacked", "gradient_walk", "stacked_accuracy",
+    "stacked_layer_grad_norms",
+]
 
 #: What may follow each hidden layer's linear map: nothing, batch or layer normalisation.
 NORMS = ("none", "batch", "layer")
@@ -135,36 +138,42 @@ class StackedMLP(nn.Module):
                     self.register_buffer(f"running_mean{k}", torch.zeros(self.members, 1, width, dtype=dtype))
                     self.register_buffer(f"running_var{k}", torch.ones(self.members, 1, width, dtype=dtype))
 
-    def _normalise(self, z: torch.Tensor, k: int) -> torch.Tensor:
+    def _normalise(self, z: torch.Tensor, k: int, update_stats: bool) -> torch.Tensor:
         """Hidden layer ``k``'s normalisation of pre-activations ``z`` (members, batch, width)."""
+        members, batch, width = z.shape
+        gamma, beta = self.gammas[k], self.betas[k]
         if self.norm == "layer":
-            mean = z.mean(dim=2, keepdim=True)
-            var = z.var(dim=2, unbiased=False, keepdim=True)
-        elif self.training:
-            if z.shape[1] < 2:
-                raise ValueError("batch normalisation in training mode needs at least 2 examples per batch "
-                                 "(one example is its own mean); call net.eval() to use the running statistics")
-            mean = z.mean(dim=1, keepdim=True)
-            var = z.var(dim=1, unbiased=False, keepdim=True)
-            with torch.no_grad():  # PyTorch's convention: weight momentum on the new batch, unbiased variance
-                n = z.shape[1]
-                rm, rv = getattr(self, f"running_mean{k}"), getattr(self, f"running_var{k}")
-                rm.mul_(1 - self.momentum).add_(self.momentum * mean)
-                rv.mul_(1 - self.momentum).add_(self.momentum * var * n / (n - 1))
-        else:
-            mean, var = getattr(self, f"running_mean{k}"), getattr(self, f"running_var{k}")
-        out = (z - mean) / torch.sqrt(var + self.eps) * self.gammas[k] + self.betas[k]
+            return nn.functional.layer_norm(z, (width,), eps=self.eps) * gamma + beta
+        if self.training and batch < 2:
+            raise ValueError("batch normalisation in training mode needs at least 2 examples per batch "
+                             "(one example is its own mean); call net.eval() to use the running statistics")
+        # Each (member, unit) pair is one channel of PyTorch's fused batch norm, normalised over the
+        # batch: (batch, members * width). The running statistics follow PyTorch's convention (the
+        # new batch weighted by momentum, the unbiased batch variance), updated in place.
+        flat = z.transpose(0, 1).reshape(batch, members * width)
+        track = self.training and update_stats
+        out = nn.functional.batch_norm(
+            flat,
+            getattr(self, f"running_mean{k}").view(-1) if (track or not self.training) else None,
+            getattr(self, f"running_var{k}").view(-1) if (track or not self.training) else None,
+            weight=gamma.reshape(-1), bias=beta.reshape(-1), training=self.training,
+            momentum=self.momentum, eps=self.eps,
+        ).reshape(batch, members, width).transpose(0, 1)
         if self.noise is not None and self.training:
             shift, scale = self.noise
-            shape = (self.members, 1, self.width)
+            shape = (members, 1, width)
             s = 1 + (scale - 1) * torch.rand(shape, generator=self._noise_gen, dtype=out.dtype)
             m = shift * (2 * torch.rand(shape, generator=self._noise_gen, dtype=out.dtype) - 1)
             out = out * s + m
         return out
 
-    def forward(self, x: torch.Tensor, *, inputs: list | None = None) -> torch.Tensor:
-        """Logits ``(members, batch, out)``. If ``inputs`` is a list, each hidden layer's
-        activation-function input ``(members, batch, width)`` is appended to it (detached)."""
+    def forward(self, x: torch.Tensor, *, inputs: list | None = None, update_stats: bool = True) -> torch.Tensor:
+        """Logits ``(members, batch, out)``.
+
+        If ``inputs`` is a list, each hidden layer's activation-function input
+        ``(members, batch, width)`` is appended to it (detached). ``update_stats=False``
+        normalises a training-mode batch by its own statistics without moving the running
+        ones (a probe that must not disturb training)."""
         if x.ndim == 2:
             x = x.unsqueeze(0).expand(self.members, -1, -1)
         if x.ndim != 3 or x.shape[0] != self.members:
@@ -173,7 +182,7 @@ class StackedMLP(nn.Module):
         for k in range(self.depth):
             z = torch.baddbmm(self.biases[k], h, self.weights[k])
             if self.norm != "none":
-                z = self._normalise(z, k)
+                z = self._normalise(z, k, update_stats)
             if inputs is not None:
                 inputs.append(z.detach())
             h = self._f(z)
@@ -262,7 +271,7 @@ def fit_stacked(
     X, y = data
     steps = integer("steps", steps, minimum=1)
     batch_size = integer("batch_size", batch_size, minimum=1)
-    rates = _members_lr(net, lr).view(-1, 1, 1)
+    flat_rates = _members_lr(net, lr)
     flag("shared_batches", shared_batches)
     if eval_every is not None:
         if val is None:
@@ -291,13 +300,14 @@ def fit_stacked(
         logits = net(X[idx])  # (members, batch, out)
         target = y[idx].expand(net.members, -1) if shared_batches else y[idx]
         per_member = nn.functional.cross_entropy(logits.transpose(1, 2), target, reduction="none").mean(dim=1)
-        for p in params:
-            p.grad = None
-        per_member.sum().backward()
+        # Members share no parameter, so weighting member m's loss by its learning rate makes
+        # backward() leave exactly lr_m * grad L_m in its parameters' .grad: the whole SGD step
+        # is then a plain subtraction.
+        grads = torch.autograd.grad((per_member * flat_rates).sum(), params)
         losses[step] = per_member.detach().double()
         with torch.no_grad():
-            for p in params:
-                p.sub_(rates * p.grad)
+            for p, g in zip(params, grads, strict=True):
+                p.sub_(g)
         if val is not None and ((eval_every and (step + 1) % eval_every == 0) or step + 1 == steps):
             if not val_steps or val_steps[-1] != step + 1:
                 val_acc.append(stacked_accuracy(net, *val))
@@ -310,3 +320,92 @@ def fit_stacked(
         val_steps=torch.tensor(val_steps, dtype=torch.int64) if val is not None else None,
         probes=probes, probe_steps=probe_steps,
     )
+
+
+@dataclass(frozen=True)
+class GradientWalk:
+    """What :func:`gradient_walk` measures, per step size (rows) and member (columns), float64.
+
+    loss: the loss at ``w - eta g``; grad_change: ``||grad L(w - eta g) - grad L(w)||``;
+    distance: ``||eta g||``, the length of the move; loss0 and grad_norm: the loss and
+    ``||g||`` at ``w`` itself, (members,).
+    """
+
+    loss: torch.Tensor
+    grad_change: torch.Tensor
+    distance: torch.Tensor
+    loss0: torch.Tensor
+    grad_norm: torch.Tensor
+
+    @property
+    def loss_variation(self) -> torch.Tensor:
+        """The range (max - min) of the loss over the walk, including its start, (members,)."""
+        losses = torch.cat([self.loss0.unsqueeze(0), self.loss])
+        return losses.max(dim=0).values - losses.min(dim=0).values
+
+    @property
+    def gradient_predictiveness(self) -> torch.Tensor:
+        """The largest change of the gradient over the walk, (members,) (smaller: more predictive)."""
+        return self.grad_change.max(dim=0).values
+
+    @property
+    def effective_smoothness(self) -> torch.Tensor:
+        """The largest ``||grad change|| / ||move||`` over the walk, an effective beta-smoothness, (members,)."""
+        return (self.grad_change / self.distance).max(dim=0).values
+
+
+def _loss_and_grads(net: StackedMLP, x, y, params) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    logits = net(x, update_stats=False)
+    per_member = nn.functional.cross_entropy(logits.transpose(1, 2), y.expand(net.members, -1),
+                                             reduction="none").mean(dim=1)
+    grads = torch.autograd.grad(per_member.sum(), params)
+    return per_member.detach().double(), list(grads)
+
+
+def _member_norm(tensors: list[torch.Tensor]) -> torch.Tensor:
+    return torch.stack([t.double().flatten(1).pow(2).sum(dim=1) for t in tensors]).sum(dim=0).sqrt()
+
+
+def gradient_walk(
+    net: StackedMLP, x: torch.Tensor, y: torch.Tensor, lr: float | Sequence[float], factors: Sequence[float]
+) -> GradientWalk:
+    """Walk each member from its weights ``w`` along its own gradient ``g`` on the batch ``(x, y)``.
+
+    For every ``f`` in ``factors`` the member moves to ``w - f * lr * g`` (``lr`` one rate
+    or one per member), and the loss and the gradient there are measured on the same
+    batch, with batch normalisation using that batch's statistics (running statistics are
+    left alone). This is the measurement of loss-landscape smoothness of Santurkar et al.
+    (2018, their figure 4): how much the loss and the gradient change along the step the
+    optimiser is about to take. The weights are restored afterwards. Needs a net without
+    noise (the loss along the walk must be a function of the weights).
+    """
+    if not isinstance(net, StackedMLP):
+        raise TypeError(f"net must be a gb.StackedMLP, got {type(net).__name__}")
+    if net.noise is not None:
+        raise ValueError("gradient_walk needs a deterministic loss: use a net built without noise")
+    rates = _members_lr(net, lr).view(-1, 1, 1)
+    factors = [real("factor", f, positive=True) for f in factors]
+    if not factors:
+        raise ValueError("factors must hold at least one positive step multiple, e.g. (0.5, 1, 2)")
+    params = list(net.parameters())
+    start = [p.detach().clone() for p in params]
+    was_training = net.training
+    net.train()
+    loss0, g0 = _loss_and_grads(net, x, y, params)
+    losses, changes, distances = [], [], []
+    try:
+        for f in factors:
+            with torch.no_grad():
+                for p, w, g in zip(params, start, g0, strict=True):
+                    p.copy_(w - f * rates * g)
+            loss, g = _loss_and_grads(net, x, y, params)
+            losses.append(loss)
+            changes.append(_member_norm([a - b for a, b in zip(g, g0, strict=True)]))
+            distances.append(_member_norm([f * rates * b for b in g0]))
+    finally:
+        with torch.no_grad():
+            for p, w in zip(params, start, strict=True):
+                p.copy_(w)
+        net.train(was_training)
+    return GradientWalk(loss=torch.stack(losses), grad_change=torch.stack(changes),
+                        distance=torch.stack(distances), loss0=loss0, grad_norm=_member_norm(g0))

@@ -47,6 +47,15 @@ def test_a_claim_says_what_kind_of_yes_it_is():
     assert gb.Claim("a", "b", "1", 1.0, test=gb.equal(1), kind="other data").record()["kind"] == "other data"
 
 
+def test_a_reported_claim_is_marked_and_never_checked():
+    """expected=None: an outcome that varies with the seed is shown, not asserted."""
+    for measured in (0.5, 2.0):
+        claim = gb.Claim("a", "b", "1", measured, test=gb.above(1), expected=None)
+        row = gb.claims_markdown([claim]).splitlines()[2]
+        assert row.endswith("(not asserted) |") and claim.record()["asserted"] is False
+    assert gb.Claim("a", "b", "1", 1.0, test=gb.equal(1)).record()["asserted"] is True
+
+
 def test_a_claim_holds_by_its_test_and_says_which():
     claim = gb.Claim("he2015delving", "level", "level", 1.3, test=gb.between(0.2, 5))
     assert claim.holds and claim.record()["test"] == "between 0.2 and 5" and claim.record()["holds"] is True
@@ -106,6 +115,9 @@ def test_show_claims_fails_when_a_claim_comes_out_otherwise_than_the_text_says()
               "    gb.Claim('nielsen2015', 'gap', '~100x', 55.0, test=gb.above(10), expected=False)])")
     errors = [o for o in nb.cells[0].outputs if o["output_type"] == "error"]
     assert errors and errors[0]["ename"] == "AssertionError"
+    reported = _run("gb.show_claims('ch03', [gb.Claim('nielsen2015', 'gap', '~100x', 5.0, test=gb.above(10), "
+                    "expected=None)])")
+    assert not [o for o in reported.cells[0].outputs if o["output_type"] == "error"]
     message = errors[0]["evalue"]
     assert "2 claim(s) of ch03" in message and "'ratio'" in message and "'gap'" in message
 

@@ -147,6 +147,9 @@ def test_records_validation_probes_and_grad_norms():
     assert rec.probes == [0, 10, 20] and rec.probe_steps == [0, 10, 20]
     assert rec.final_loss(5).shape == (3,)
     assert gb.stacked_accuracy(net, Xv, yv).shape == (3,)
+    with pytest.raises(ValueError, match="backward pass first"):
+        gb.stacked_layer_grad_norms(net)  # fit_stacked leaves no gradients behind
+    nn.functional.cross_entropy(net(Xv).transpose(1, 2), yv.expand(3, -1)).backward()
     assert gb.stacked_layer_grad_norms(net).shape == (3, 3)
 
 
@@ -185,3 +188,44 @@ def test_fit_stacked_refuses_bad_rates_and_shapes():
         net(torch.zeros(3, 5, 64))
     with pytest.raises(TypeError, match="gb.StackedMLP"):
         gb.fit_stacked(nn.Linear(2, 2), (X, y), 2, lr=0.1, batch_size=5)
+
+
+def test_a_probe_can_leave_the_running_statistics_alone():
+    net = gb.StackedMLP(2, 2, 5, norm="batch", seed=0, dtype=D)
+    x = torch.randn(2, 7, 64, dtype=D, generator=torch.Generator().manual_seed(0))
+    before = [b.clone() for b in net.buffers()]
+    probed = net(x, update_stats=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.buffers(), strict=True))
+    torch.testing.assert_close(probed, net(x))  # same batch statistics; now the buffers move
+    assert not all(torch.equal(a, b) for a, b in zip(before, net.buffers(), strict=True))
+
+
+def test_gradient_walk_matches_autograd_member_by_member():
+    X, y = gb.load_digits("train", dtype=D)
+    x, t = X[:20], y[:20]
+    net = gb.StackedMLP(2, 2, 6, "tanh", norm="batch", seed=0, dtype=D)
+    refs = [member_as_sequential(net, i) for i in range(2)]
+    before = [p.clone() for p in net.parameters()]
+    walk = gb.gradient_walk(net, x, t, lr=[0.1, 0.5], factors=(1.0, 2.0))
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))  # restored
+    for i, (ref, lr) in enumerate(zip(refs, (0.1, 0.5), strict=True)):
+        loss = nn.functional.cross_entropy(ref(x), t)
+        g0 = torch.autograd.grad(loss, list(ref.parameters()))
+        assert walk.loss0[i].item() == pytest.approx(loss.item(), rel=1e-12)
+        assert walk.grad_norm[i].item() == pytest.approx(torch.cat([g.flatten() for g in g0]).norm().item(), rel=1e-10)
+        with torch.no_grad():
+            for p, g in zip(ref.parameters(), g0, strict=True):
+                p.sub_(2.0 * lr * g)
+        loss2 = nn.functional.cross_entropy(ref(x), t)
+        g2 = torch.autograd.grad(loss2, list(ref.parameters()))
+        assert walk.loss[1, i].item() == pytest.approx(loss2.item(), rel=1e-12)
+        change = torch.cat([(a - b).flatten() for a, b in zip(g2, g0, strict=True)]).norm().item()
+        assert walk.grad_change[1, i].item() == pytest.approx(change, rel=1e-10)
+        assert walk.distance[1, i].item() == pytest.approx(2.0 * lr * walk.grad_norm[i].item(), rel=1e-12)
+    assert walk.loss_variation.shape == walk.gradient_predictiveness.shape == walk.effective_smoothness.shape == (2,)
+
+
+def test_gradient_walk_refuses_noise():
+    net = gb.StackedMLP(1, 1, 4, norm="batch", noise=(1.0, 2.0), seed=0)
+    with pytest.raises(ValueError, match="deterministic"):
+        gb.gradient_walk(net, torch.zeros(4, 64), torch.zeros(4, dtype=torch.long), 0.1, (1.0,))
