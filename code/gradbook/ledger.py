@@ -238,7 +238,8 @@ def show_claims(chapter: str, claims: list[Claim]):
     display(Markdown(table), metadata={METADATA_KEY: record})
     wrong = [f"{c.claim!r}: measured {c.measured_text()}, test {c.test.wording!r}, "
              f"{'holds' if c.holds else 'does not hold'} but the text says it "
-             f"{'does' if c.expected else 'does not'}" for c in claims if c.expected is not None and c.holds != c.expected]
+             f"{'does' if c.expected else 'does not'}"
+             for c in claims if c.expected is not None and c.holds != c.expected]
     if wrong:
         raise AssertionError(f"{len(wrong)} claim(s) of {chapter} came out otherwise than the text says:\n"
                              + "\n".join(wrong))
