@@ -32,8 +32,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "train": ("OPTIMIZERS", "FitRecord", "accuracy", "fit"),
     "stacked": (
-        "NORMS", "GradientWalk", "StackedFit", "StackedMLP", "fit_stacked", "gradient_walk", "stacked_accuracy",
-        "stacked_layer_grad_norms",
+        "NORMS", "RESIDUALS", "GradientWalk", "StackedFit", "StackedMLP", "fit_stacked", "gradient_walk",
+        "stacked_accuracy", "stacked_layer_grad_norms",
     ),
     "backprop": (
         "CHAIN_ACTIVATIONS", "chain_bias_grads", "chain_forward", "two_layer_relu_grads", "two_layer_relu_loss",

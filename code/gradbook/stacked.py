@@ -31,12 +31,17 @@ from ._validate import flag, float_dtype, generator, integer, one_of, real
 from .activations import ELEMENTWISE, activation_fn
 
 __all__ = [
-    "NORMS", "GradientWalk", "StackedFit", "StackedMLP", "fit_stacked", "gradient_walk", "stacked_accuracy",
-    "stacked_layer_grad_norms",
+    "NORMS", "RESIDUALS", "GradientWalk", "StackedFit", "StackedMLP", "fit_stacked", "gradient_walk",
+    "stacked_accuracy", "stacked_layer_grad_norms",
 ]
 
 #: What may follow each hidden layer's linear map: nothing, batch or layer normalisation.
 NORMS = ("none", "batch", "layer")
+
+#: How hidden layers 2..depth connect: "none" (a plain stack), "preact" (pre-activation blocks,
+#: h + f(norm(h)) W + b: the branch ends with a weight layer, He et al. 2016b) or "postact"
+#: (h + f(norm(h W + b)): the branch ends with the activation, so a ReLU branch only ever adds).
+RESIDUALS = ("none", "preact", "postact")
 
 _STACKED_INITS = ("xavier", "he", "lecun", "normal")
 
@@ -69,6 +74,16 @@ class StackedMLP(nn.Module):
     shared_init:
         If True every member starts from the same weights (those of member 0), so that
         members differ only in how they are trained (a learning-rate sweep from one start).
+    residual:
+        One of :data:`RESIDUALS`. Hidden layer 1 maps the input to ``width`` units as in a
+        plain stack; with ``"preact"`` each later hidden layer is a residual block
+        ``h + f(norm(h)) W + b`` (normalisation and activation before the weights), with
+        ``"postact"`` a block ``h + f(norm(h W + b))`` around the plain layer (chapter 11).
+        A plain stack (``"none"``) applies ``f(norm(h W + b))``.
+    branch_scale:
+        A number multiplying every residual branch (1 by default), or ``"learned"``: one
+        scalar per block and member, starting at 0 and trained with the rest (ReZero,
+        Bachlechner et al. 2021), so that every block starts as the identity.
     """
 
     def __init__(
@@ -88,6 +103,8 @@ class StackedMLP(nn.Module):
         noise: tuple[float, float] | None = None,
         noise_seed: int | None = None,
         shared_init: bool = False,
+        residual: str = "none",
+        branch_scale: float | str = 1.0,
         seed: int | torch.Generator | None = None,
         dtype: torch.dtype = torch.float32,
     ):
@@ -114,6 +131,14 @@ class StackedMLP(nn.Module):
         self.noise = noise
         self._noise_gen = generator(noise_seed, "noise_seed") if noise is not None else None
         flag("shared_init", shared_init)
+        self.residual = one_of("residual", residual, RESIDUALS)
+        if isinstance(branch_scale, str):
+            one_of("branch_scale", branch_scale, ["learned"])
+        else:
+            branch_scale = real("branch_scale", branch_scale, nonnegative=True)
+        if self.residual == "none" and branch_scale != 1.0:
+            raise ValueError("branch_scale applies to residual blocks: give residual='preact' or 'postact'")
+        self.branch_scale = branch_scale
         float_dtype("dtype", dtype)
         self._f = activation_fn(activation)
 
@@ -137,6 +162,9 @@ class StackedMLP(nn.Module):
                 if self.norm == "batch":
                     self.register_buffer(f"running_mean{k}", torch.zeros(self.members, 1, width, dtype=dtype))
                     self.register_buffer(f"running_var{k}", torch.ones(self.members, 1, width, dtype=dtype))
+        # ReZero's scalars, one per block (hidden layers 2..depth) and member, starting at 0
+        self.alphas = nn.Parameter(torch.zeros(self.members, max(self.depth - 1, 0), 1, 1, dtype=dtype),
+                                   requires_grad=True) if branch_scale == "learned" else None
 
     def _normalise(self, z: torch.Tensor, k: int, update_stats: bool) -> torch.Tensor:
         """Hidden layer ``k``'s normalisation of pre-activations ``z`` (members, batch, width)."""
@@ -167,26 +195,46 @@ class StackedMLP(nn.Module):
             out = out * s + m
         return out
 
-    def forward(self, x: torch.Tensor, *, inputs: list | None = None, update_stats: bool = True) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, *, inputs: list | None = None, update_stats: bool = True, drop: Sequence[int] = ()
+    ) -> torch.Tensor:
         """Logits ``(members, batch, out)``.
 
         If ``inputs`` is a list, each hidden layer's activation-function input
         ``(members, batch, width)`` is appended to it (detached). ``update_stats=False``
         normalises a training-mode batch by its own statistics without moving the running
-        ones (a probe that must not disturb training)."""
+        ones (a probe that must not disturb training). ``drop`` lists hidden layers
+        (numbered from 1; layer 1, which changes the width, cannot be dropped) that are
+        removed from the forward pass: their input passes straight on, as in the lesion
+        experiment of Veit et al. (2016), for a residual block and a plain layer alike."""
         if x.ndim == 2:
             x = x.unsqueeze(0).expand(self.members, -1, -1)
         if x.ndim != 3 or x.shape[0] != self.members:
             raise ValueError(f"x must have shape (batch, in) or ({self.members}, batch, in), got {tuple(x.shape)}")
+        drop = set(drop)
+        if not drop <= set(range(2, self.depth + 1)):
+            raise ValueError(f"drop must list hidden layers between 2 and {self.depth}, got {sorted(drop)}")
         h = x
         for k in range(self.depth):
+            if k + 1 in drop:
+                continue
+            if self.residual == "preact" and k > 0:  # h + f(norm(h)) W + b
+                a = self._normalise(h, k, update_stats) if self.norm != "none" else h
+                if inputs is not None:
+                    inputs.append(a.detach())
+                h = h + self._scale(k) * torch.baddbmm(self.biases[k], self._f(a), self.weights[k])
+                continue
             z = torch.baddbmm(self.biases[k], h, self.weights[k])
             if self.norm != "none":
                 z = self._normalise(z, k, update_stats)
             if inputs is not None:
                 inputs.append(z.detach())
-            h = self._f(z)
+            h = h + self._scale(k) * self._f(z) if self.residual == "postact" and k > 0 else self._f(z)
         return torch.baddbmm(self.biases[-1], h, self.weights[-1])
+
+    def _scale(self, k: int):
+        """The multiplier of block k's branch (hidden layer k + 1): a number, or ReZero's scalar."""
+        return self.alphas[:, k - 1] if self.alphas is not None else self.branch_scale
 
 
 def _members_lr(net: StackedMLP, lr) -> torch.Tensor:
@@ -383,7 +431,7 @@ def gradient_walk(
         raise TypeError(f"net must be a gb.StackedMLP, got {type(net).__name__}")
     if net.noise is not None:
         raise ValueError("gradient_walk needs a deterministic loss: use a net built without noise")
-    rates = _members_lr(net, lr).view(-1, 1, 1)
+    rates = _members_lr(net, lr)
     factors = [real("factor", f, positive=True) for f in factors]
     if not factors:
         raise ValueError("factors must hold at least one positive step multiple, e.g. (0.5, 1, 2)")
@@ -395,13 +443,14 @@ def gradient_walk(
     losses, changes, distances = [], [], []
     try:
         for f in factors:
+            moves = [f * rates.view(-1, *[1] * (g.ndim - 1)) * g for g in g0]  # each member's own rate
             with torch.no_grad():
-                for p, w, g in zip(params, start, g0, strict=True):
-                    p.copy_(w - f * rates * g)
+                for p, w, move in zip(params, start, moves, strict=True):
+                    p.copy_(w - move)
             loss, g = _loss_and_grads(net, x, y, params)
             losses.append(loss)
             changes.append(_member_norm([a - b for a, b in zip(g, g0, strict=True)]))
-            distances.append(_member_norm([f * rates * b for b in g0]))
+            distances.append(_member_norm(moves))
     finally:
         with torch.no_grad():
             for p, w in zip(params, start, strict=True):

@@ -229,3 +229,72 @@ def test_gradient_walk_refuses_noise():
     net = gb.StackedMLP(1, 1, 4, norm="batch", noise=(1.0, 2.0), seed=0)
     with pytest.raises(ValueError, match="deterministic"):
         gb.gradient_walk(net, torch.zeros(4, 64), torch.zeros(4, dtype=torch.long), 0.1, (1.0,))
+
+
+def reference_forward(net, i, x, drop=()):
+    """Member i's forward pass written out with plain tensor operations (training mode, batch norm)."""
+    f = gb.activation_fn(net.activation)
+
+    def norm(v, k):
+        if net.norm != "batch":
+            return v
+        v_hat = (v - v.mean(0)) / torch.sqrt(v.var(0, unbiased=False) + net.eps)
+        return v_hat * net.gammas[k][i, 0] + net.betas[k][i, 0]
+
+    h = x
+    for k in range(net.depth):
+        if k + 1 in drop:
+            continue
+        scale = net.alphas[i, k - 1, 0, 0] if net.alphas is not None else net.branch_scale
+        W, b = net.weights[k][i], net.biases[k][i, 0]
+        if net.residual == "preact" and k > 0:
+            h = h + scale * (f(norm(h, k)) @ W + b)
+        elif net.residual == "postact" and k > 0:
+            h = h + scale * f(norm(h @ W + b, k))
+        else:
+            h = f(norm(h @ W + b, k))
+    return h @ net.weights[-1][i] + net.biases[-1][i, 0]
+
+
+@pytest.mark.parametrize("residual, branch_scale, norm", [
+    ("postact", 1.0, "none"), ("postact", 0.5, "batch"), ("preact", 1.0, "batch"), ("preact", "learned", "none"),
+])
+def test_residual_blocks_compute_what_they_say(residual, branch_scale, norm):
+    net = gb.StackedMLP(2, 4, 6, "relu", init="he", norm=norm, residual=residual, branch_scale=branch_scale,
+                        in_features=5, out_features=3, seed=0, dtype=D)
+    if net.alphas is not None:
+        assert (net.alphas == 0).all()  # ReZero: every block starts as the identity
+        with torch.no_grad():
+            net.alphas.add_(torch.tensor([0.3, -0.2, 0.7], dtype=D).view(1, 3, 1, 1))
+    x = torch.randn(2, 9, 5, dtype=D, generator=torch.Generator().manual_seed(1))
+    for drop in ((), (3,), (2, 4)):
+        out = net(x, drop=drop)
+        for i in range(2):
+            torch.testing.assert_close(out[i], reference_forward(net, i, x[i], drop), rtol=1e-12, atol=1e-12)
+
+
+def test_learned_branch_scales_get_gradients_and_train():
+    X, y = gb.load_digits("train")
+    net = gb.StackedMLP(2, 4, 16, "relu", init="he", residual="preact", branch_scale="learned", seed=0)
+    gb.fit_stacked(net, (X, y), 5, lr=[0.1, 0.3], batch_size=20, seed=0)
+    assert (net.alphas != 0).all()
+    walk = gb.gradient_walk(net, X[:20], y[:20], [0.1, 0.3], (1.0,))  # per-member rates on a 4-d parameter
+    assert walk.distance.shape == (1, 2)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(residual="dense"), "residual 'dense' is not one of: none, preact, postact"),
+    (dict(branch_scale=0.5), "branch_scale applies to residual blocks"),
+    (dict(residual="preact", branch_scale="zero"), "branch_scale 'zero' is not one of: learned"),
+    (dict(residual="preact", branch_scale=-1.0), "branch_scale must be zero or positive"),
+])
+def test_bad_residual_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        gb.StackedMLP(2, 3, 4, **kwargs)
+
+
+def test_drop_refuses_the_first_layer_and_unknown_layers():
+    net = gb.StackedMLP(1, 3, 4, residual="preact", seed=0)
+    for drop in ((1,), (4,)):
+        with pytest.raises(ValueError, match="between 2 and 3"):
+            net(torch.zeros(2, 64), drop=drop)
