@@ -44,6 +44,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "multiseed_delta_norms", "multiseed_forward", "multiseed_init", "multiseed_orders", "multiseed_train",
     ),
     "monitor": ("GradientMonitor", "NonFiniteError", "NonFiniteEvent"),
+    "diagnose": ("THRESHOLDS", "ActivationReport", "Diagnosis", "LayerReport", "diagnose"),
     "randmat": ("growth_per_factor", "log_growth_per_factor", "product_norms", "spectral_norms"),
     "jacobian": (
         "SignalSpread", "forward_backward_std", "input_output_jacobian", "jacobian_singular_values",
