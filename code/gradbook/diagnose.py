@@ -4,7 +4,9 @@
 what practitioners read when training goes wrong (the statistics of Karpathy's
 "Building makemore", part 3, and of chapters 1 to 11):
 
-* per ``nn.Linear`` layer: the weight-gradient norm, the weight norm, their ratio, and,
+* per weight matrix (every parameter with two or more dimensions: the weights of each
+  ``nn.Linear``, and of a recurrent network the input, recurrent and output weights): the
+  gradient norm, the weight norm, their ratio, and,
   given a learning rate, the size of one plain SGD step relative to the weights (the
   update-to-weight ratio, whose rule of thumb is about 1e-3);
 * per activation module: the mean and spread of its outputs, the saturated fraction of
@@ -33,7 +35,6 @@ from torch import nn
 
 from ._validate import module, real
 from .activations import ACTIVATIONS, Maxout
-from .models import linear_layers
 
 __all__ = ["THRESHOLDS", "ActivationReport", "Diagnosis", "LayerReport", "diagnose"]
 
@@ -53,9 +54,10 @@ _NAMES = {cls: name for name, cls in ACTIVATIONS.items()}
 
 @dataclass(frozen=True)
 class LayerReport:
-    """One ``nn.Linear`` layer (numbered from 1 at the input)."""
+    """One weight matrix (numbered from 1 at the input side), with its parameter name."""
 
     layer: int
+    name: str
     grad_norm: float
     weight_norm: float
     update_to_weight: float | None  # lr * ||grad|| / ||W||, with a learning rate given
@@ -122,10 +124,12 @@ class Diagnosis:
     def report(self) -> str:
         """A compact text table of every layer, then the findings."""
         lines = [f"loss {self.loss:.4g}" + (f", lr {self.lr:g}" if self.lr is not None else "")]
-        lines.append("layer  |grad W|   |W|      grad/W   update/W")
+        width = max(len(r.name) for r in self.layers)
+        lines.append(f"layer  {'weight':<{width}}  |grad W|   |W|      grad/W   update/W")
         for r in self.layers:
             u = "" if r.update_to_weight is None else f"{r.update_to_weight:.1e}"
-            lines.append(f"{r.layer:>5}  {r.grad_norm:<9.2e}{r.weight_norm:<9.3g}{r.grad_to_weight:<9.1e}{u}")
+            lines.append(f"{r.layer:>5}  {r.name:<{width}}  {r.grad_norm:<9.2e}{r.weight_norm:<9.3g}"
+                         f"{r.grad_to_weight:<9.1e}{u}")
         lines.append("layer  activation  mean     std      saturated  dead")
         for a in self.activations:
             sat = "" if a.saturated is None else f"{a.saturated:.0%}"
@@ -192,7 +196,9 @@ def diagnose(
         raise ValueError("diagnose needs a batch of at least 2 examples (dead units are judged over the batch)")
     if lr is not None:
         lr = real("lr", lr, positive=True)
-    linears = linear_layers(net)
+    weights = [(name, p) for name, p in net.named_parameters() if p.ndim >= 2]
+    if not weights:
+        raise ValueError("net has no weight matrix (no parameter with two or more dimensions)")
     kinds = (*ACTIVATIONS.values(), Maxout)
     acts = [m for m in net.modules() if isinstance(m, kinds) and not isinstance(m, nn.Identity)]
     outputs: list[torch.Tensor] = []
@@ -210,16 +216,16 @@ def diagnose(
 
     nonfinite = [] if _finite(loss.detach()) else ["loss"]
     layers = []
-    for i, lin in enumerate(linears, start=1):
-        g = lin.weight.grad
-        gn = math.inf if g is None else float(g.detach().double().norm())
-        wn = float(lin.weight.detach().double().norm())
+    for i, (name, W) in enumerate(weights, start=1):
+        g = W.grad
+        gn = 0.0 if g is None else float(g.detach().double().norm())  # no gradient: unused this pass
+        wn = float(W.detach().double().norm())
         if not _finite(g):
             nonfinite.append(f"layer {i} gradient")
-        if not _finite(lin.weight.detach()):
+        if not _finite(W.detach()):
             nonfinite.append(f"layer {i} weight")
         update = None if lr is None else (lr * gn / wn if wn > 0 else math.inf)
-        layers.append(LayerReport(layer=i, grad_norm=gn, weight_norm=wn, update_to_weight=update))
+        layers.append(LayerReport(layer=i, name=name, grad_norm=gn, weight_norm=wn, update_to_weight=update))
 
     activations = []
     for i, (m, out) in enumerate(zip(acts, outputs, strict=True), start=1):

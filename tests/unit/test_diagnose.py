@@ -19,6 +19,7 @@ def test_numbers_match_the_probes_and_a_hand_computation():
     d = gb.diagnose(net, xb, yb, lr=0.1)
     expected = gb.grad_norms(net, xb, yb)
     assert [r.grad_norm for r in d.layers] == pytest.approx(expected.tolist(), rel=1e-6)
+    assert [r.name for r in d.layers] == ["0.weight", "2.weight", "4.weight", "6.weight"]
     for r, lin in zip(d.layers, gb.linear_layers(net), strict=True):
         w = lin.weight.detach().double().norm().item()
         assert r.weight_norm == pytest.approx(w)
@@ -80,6 +81,17 @@ def test_update_ratio_rules_of_thumb():
     fast = gb.diagnose(net, xb, yb, lr=100.0).findings()
     assert any(f.startswith("slow: layer 1") for f in slow)
     assert any(f.startswith("fast: layer 1") for f in fast)
+
+
+def test_a_recurrent_network_is_read_by_its_weight_matrices():
+    net = gb.recurrent_net("tanh", 2, 16, seed=0)  # the adding problem has 2 inputs per step
+    with torch.no_grad():
+        net.rnn.weight_hh_l0.copy_(gb.scaled_orthogonal(16, 3.0, seed=0))  # every singular value 3
+    x, target = gb.adding_problem(64, 30, seed=0)
+    d = gb.diagnose(net, x, target, loss_fn=nn.functional.mse_loss)
+    names = [r.name for r in d.layers]
+    assert "rnn.weight_hh_l0" in names and "rnn.weight_ih_l0" in names
+    assert all(r.grad_norm > 0 for r in d.layers)
 
 
 def test_report_and_figure():
