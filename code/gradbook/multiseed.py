@@ -18,10 +18,10 @@ m per mini-batch; biases are not decayed).
 Why the gradients are written by hand. ``benchmarks/multiseed_speedup.py`` times the
 same training with autograd on the same batched ``(seeds, out, in)`` tensors. On this
 book's problems the hand-written step (:class:`_SGD`, a few fused batched products) is
-about 3 times faster for mini-batches of 10, the many tiny steps where autograd's fixed
-cost per operation dominates, and about 1.3 times faster for full-batch steps on 1000
-examples (measured on a 2-core machine, one thread; ``make bench`` records both factors
-in benchmarks/results.json). There is one hand-written step, used for both; the unit
+3 to 5 times faster for mini-batches of 10, the many tiny steps where autograd's fixed
+cost per operation dominates, and 1.3 to 1.5 times faster for full-batch steps on 1000
+examples (measured in two runs on a 2-core machine, one thread; ``make bench`` records
+both factors in benchmarks/results.json). There is one hand-written step, used for both; the unit
 tests check it against autograd.
 
 * :func:`multiseed_init` - Nielsen's initialisation for each seed: a list of ``(W, b)``.
