@@ -84,6 +84,11 @@ class StackedMLP(nn.Module):
         A number multiplying every residual branch (1 by default), or ``"learned"``: one
         scalar per block and member, starting at 0 and trained with the rest (ReZero,
         Bachlechner et al. 2021), so that every block starts as the identity.
+    dropout:
+        In training mode, each activation output (a plain layer's output, a block's branch
+        activation) is zeroed with this probability and the rest scaled by 1 / (1 - p)
+        (inverted dropout, Srivastava et al. 2014), with masks drawn from ``dropout_seed``'s
+        generator; evaluation mode uses every unit.
     """
 
     def __init__(
@@ -105,6 +110,8 @@ class StackedMLP(nn.Module):
         shared_init: bool = False,
         residual: str = "none",
         branch_scale: float | str = 1.0,
+        dropout: float = 0.0,
+        dropout_seed: int | None = None,
         seed: int | torch.Generator | None = None,
         dtype: torch.dtype = torch.float32,
     ):
@@ -139,6 +146,8 @@ class StackedMLP(nn.Module):
         if self.residual == "none" and branch_scale != 1.0:
             raise ValueError("branch_scale applies to residual blocks: give residual='preact' or 'postact'")
         self.branch_scale = branch_scale
+        self.dropout = real("dropout", dropout, minimum=0.0, maximum=0.99)
+        self._dropout_gen = generator(dropout_seed, "dropout_seed") if self.dropout > 0 else None
         float_dtype("dtype", dtype)
         self._f = activation_fn(activation)
 
@@ -222,15 +231,23 @@ class StackedMLP(nn.Module):
                 a = self._normalise(h, k, update_stats) if self.norm != "none" else h
                 if inputs is not None:
                     inputs.append(a.detach())
-                h = h + self._scale(k) * torch.baddbmm(self.biases[k], self._f(a), self.weights[k])
+                h = h + self._scale(k) * torch.baddbmm(self.biases[k], self._drop(self._f(a)), self.weights[k])
                 continue
             z = torch.baddbmm(self.biases[k], h, self.weights[k])
             if self.norm != "none":
                 z = self._normalise(z, k, update_stats)
             if inputs is not None:
                 inputs.append(z.detach())
-            h = h + self._scale(k) * self._f(z) if self.residual == "postact" and k > 0 else self._f(z)
+            out = self._drop(self._f(z))
+            h = h + self._scale(k) * out if self.residual == "postact" and k > 0 else out
         return torch.baddbmm(self.biases[-1], h, self.weights[-1])
+
+    def _drop(self, a: torch.Tensor) -> torch.Tensor:
+        """Inverted dropout in training mode (identity otherwise, or with dropout 0)."""
+        if not self.training or self.dropout == 0:
+            return a
+        keep = torch.rand(a.shape, generator=self._dropout_gen, dtype=a.dtype) >= self.dropout
+        return a * keep / (1 - self.dropout)
 
     def _scale(self, k: int):
         """The multiplier of block k's branch (hidden layer k + 1): a number, or ReZero's scalar."""
@@ -242,6 +259,14 @@ def _members_lr(net: StackedMLP, lr) -> torch.Tensor:
     if len(values) != net.members:
         raise ValueError(f"lr must be one number or one per member ({net.members}), got {len(values)}")
     return torch.tensor([real("lr", v, positive=True) for v in values], dtype=net.weights[0].dtype)
+
+
+def _members_values(net: StackedMLP, name: str, value, **bounds) -> torch.Tensor:
+    """One number, or one per member, as a (members,) tensor in the net's dtype."""
+    values = [value] * net.members if isinstance(value, int | float) else list(value)
+    if len(values) != net.members:
+        raise ValueError(f"{name} must be one number or one per member ({net.members}), got {len(values)}")
+    return torch.tensor([real(name, v, **bounds) for v in values], dtype=net.weights[0].dtype)
 
 
 def stacked_layer_grad_norms(net: StackedMLP) -> torch.Tensor:
@@ -304,10 +329,20 @@ def fit_stacked(
     eval_every: int | None = None,
     probe: Callable[[int, StackedMLP], Any] | None = None,
     probe_every: int | None = None,
+    weight_decay: float | Sequence[float] = 0.0,
+    l1: float | Sequence[float] = 0.0,
+    label_smoothing: float = 0.0,
+    clip_norm: float | Sequence[float] | None = None,
 ) -> StackedFit:
     """Train every member of ``net`` by plain SGD for ``steps`` steps on mini-batches of ``data``.
 
-    ``lr`` is one learning rate or one per member. Each step draws ``batch_size`` rows of
+    ``lr`` is one learning rate or one per member, and so are the remedies chapter 12
+    compares: ``weight_decay`` adds ``weight_decay / 2 * ||W||^2`` and ``l1`` adds
+    ``l1 * sum |W|`` to a member's loss for every weight matrix (not the biases, nor the
+    normalisation's gamma and beta); ``clip_norm`` rescales a member's whole gradient to
+    at most that norm before the step (Pascanu et al. 2013); ``label_smoothing`` is
+    cross-entropy's (one value for all members). The recorded loss is the data loss,
+    without the penalties. Each step draws ``batch_size`` rows of
     ``(X, y)`` with replacement from ``seed``'s generator: the same rows for every member
     (``shared_batches=True``, common batches make a comparison less noisy) or independent
     rows per member. ``probe(step, net)``, if given, is called before the first step and
@@ -320,6 +355,10 @@ def fit_stacked(
     steps = integer("steps", steps, minimum=1)
     batch_size = integer("batch_size", batch_size, minimum=1)
     flat_rates = _members_lr(net, lr)
+    decay = _members_values(net, "weight_decay", weight_decay, nonnegative=True)
+    lasso = _members_values(net, "l1", l1, nonnegative=True)
+    label_smoothing = real("label_smoothing", label_smoothing, minimum=0.0, maximum=1.0)
+    clip = None if clip_norm is None else _members_values(net, "clip_norm", clip_norm, positive=True)
     flag("shared_batches", shared_batches)
     if eval_every is not None:
         if val is None:
@@ -347,12 +386,24 @@ def fit_stacked(
         idx = torch.randint(X.shape[0], shape, generator=gen)
         logits = net(X[idx])  # (members, batch, out)
         target = y[idx].expand(net.members, -1) if shared_batches else y[idx]
-        per_member = nn.functional.cross_entropy(logits.transpose(1, 2), target, reduction="none").mean(dim=1)
-        # Members share no parameter, so weighting member m's loss by its learning rate makes
-        # backward() leave exactly lr_m * grad L_m in its parameters' .grad: the whole SGD step
-        # is then a plain subtraction.
-        grads = torch.autograd.grad((per_member * flat_rates).sum(), params)
+        per_member = nn.functional.cross_entropy(logits.transpose(1, 2), target, reduction="none",
+                                                 label_smoothing=label_smoothing).mean(dim=1)
+        objective = per_member
+        if decay.any() or lasso.any():
+            squares = sum(W.pow(2).flatten(1).sum(1) for W in net.weights)  # (members,)
+            absolutes = sum(W.abs().flatten(1).sum(1) for W in net.weights)
+            objective = objective + decay / 2 * squares + lasso * absolutes
         losses[step] = per_member.detach().double()
+        if clip is None:
+            # Members share no parameter, so weighting member m's loss by its learning rate
+            # makes autograd return exactly lr_m * grad L_m for its parameters: the whole SGD
+            # step is then a plain subtraction.
+            grads = torch.autograd.grad((objective * flat_rates).sum(), params)
+        else:
+            grads = torch.autograd.grad(objective.sum(), params)
+            norms = torch.stack([g.double().flatten(1).pow(2).sum(1) for g in grads]).sum(0).sqrt()
+            scale = (flat_rates * torch.clamp(clip / norms, max=1.0).to(flat_rates.dtype))  # (members,)
+            grads = [g * scale.view(-1, *[1] * (g.ndim - 1)) for g in grads]
         with torch.no_grad():
             for p, g in zip(params, grads, strict=True):
                 p.sub_(g)
@@ -429,8 +480,8 @@ def gradient_walk(
     """
     if not isinstance(net, StackedMLP):
         raise TypeError(f"net must be a gb.StackedMLP, got {type(net).__name__}")
-    if net.noise is not None:
-        raise ValueError("gradient_walk needs a deterministic loss: use a net built without noise")
+    if net.noise is not None or net.dropout > 0:
+        raise ValueError("gradient_walk needs a deterministic loss: use a net built without noise or dropout")
     rates = _members_lr(net, lr)
     factors = [real("factor", f, positive=True) for f in factors]
     if not factors:

@@ -298,3 +298,77 @@ def test_drop_refuses_the_first_layer_and_unknown_layers():
     for drop in ((1,), (4,)):
         with pytest.raises(ValueError, match="between 2 and 3"):
             net(torch.zeros(2, 64), drop=drop)
+
+
+def _sgd_reference(net, i, X, y, steps, lr, batch, seed, *, wd=0.0, l1=0.0, smoothing=0.0, clip=None):
+    """Member i trained as an nn.Sequential with the penalties, clipping and smoothing written out."""
+    ref = member_as_sequential(net, i)
+    gen = torch.Generator().manual_seed(seed)
+    losses = []
+    for _ in range(steps):
+        idx = torch.randint(X.shape[0], (batch,), generator=gen)
+        data_loss = nn.functional.cross_entropy(ref(X[idx]), y[idx], label_smoothing=smoothing)
+        weights = [m.weight for m in ref if isinstance(m, nn.Linear)]
+        penalty = sum(wd / 2 * W.pow(2).sum() + l1 * W.abs().sum() for W in weights)
+        grads = torch.autograd.grad(data_loss + penalty, list(ref.parameters()))
+        if clip is not None:
+            norm = torch.cat([g.flatten() for g in grads]).norm()
+            grads = [g * min(1.0, clip / norm.item()) for g in grads]
+        with torch.no_grad():
+            for p, g in zip(ref.parameters(), grads, strict=True):
+                p.sub_(lr * g)
+        losses.append(data_loss.item())
+    return ref, losses
+
+
+@pytest.mark.parametrize("options", [
+    dict(weight_decay=[0.0, 0.1], l1=0.0),
+    dict(l1=[0.01, 0.0]),
+    dict(label_smoothing=0.1),
+    dict(clip_norm=[0.05, 1e6]),
+])
+def test_remedies_are_applied_member_by_member(options):
+    X, y = gb.load_digits("train", dtype=D)
+    net = gb.StackedMLP(2, 2, 8, "tanh", shared_init=True, seed=0, dtype=D)
+    rates = [0.3, 0.1]
+    starts = [member_as_sequential(net, i) for i in range(2)]  # noqa: F841 (the same start)
+    probe = gb.StackedMLP(2, 2, 8, "tanh", shared_init=True, seed=0, dtype=D)
+    rec = gb.fit_stacked(net, (X, y), 5, lr=rates, batch_size=16, seed=4, **options)
+    for i in range(2):
+        pick = {k: (v[i] if isinstance(v, list) else v) for k, v in options.items()}
+        ref, losses = _sgd_reference(probe, i, X, y, 5, rates[i], 16, 4, wd=pick.get("weight_decay", 0.0),
+                                     l1=pick.get("l1", 0.0), smoothing=pick.get("label_smoothing", 0.0),
+                                     clip=pick.get("clip_norm"))
+        assert rec.loss[:, i].tolist() == pytest.approx(losses, rel=1e-10)
+        first = [m for m in ref if isinstance(m, nn.Linear)][0]
+        torch.testing.assert_close(net.weights[0][i], first.weight.T, rtol=1e-10, atol=1e-12)
+
+
+def test_dropout_masks_in_training_only():
+    net = gb.StackedMLP(3, 2, 200, "relu", init="he", dropout=0.5, dropout_seed=0, seed=0, dtype=D)
+    x = torch.rand(50, 64, dtype=D, generator=torch.Generator().manual_seed(0))
+    inputs = []
+    a, b = net(x), net(x, inputs=inputs)
+    assert not torch.allclose(a, b)  # fresh masks every pass
+    dropped = net._drop(torch.ones(3, 1000, 100, dtype=D))
+    assert abs((dropped == 0).double().mean().item() - 0.5) < 0.01  # 3e5 draws: std 0.001
+    assert set(dropped.unique().tolist()) == {0.0, 2.0}  # the kept units are scaled by 1 / (1 - p)
+    net.eval()
+    assert torch.equal(net(x), net(x))
+    again = gb.StackedMLP(3, 2, 200, "relu", init="he", dropout=0.5, dropout_seed=0, seed=0, dtype=D)
+    assert torch.equal(again(x), a)  # repeatable from dropout_seed
+    with pytest.raises(ValueError, match="dropout must be at most 0.99"):
+        gb.StackedMLP(1, 1, 4, dropout=1.0)
+    with pytest.raises(ValueError, match="deterministic"):
+        gb.gradient_walk(again, x, torch.zeros(50, dtype=torch.long), 0.1, (1.0,))
+
+
+def test_remedy_arguments_are_checked():
+    X, y = gb.load_digits("train")
+    net = gb.StackedMLP(2, 1, 4, seed=0)
+    for kwargs, match in [(dict(weight_decay=-1.0), "weight_decay must be zero or positive"),
+                          (dict(l1=[0.1]), "l1 must be one number or one per member"),
+                          (dict(clip_norm=0.0), "clip_norm must be positive"),
+                          (dict(label_smoothing=1.5), "label_smoothing must be at most 1")]:
+        with pytest.raises(ValueError, match=match):
+            gb.fit_stacked(net, (X, y), 1, lr=0.1, batch_size=4, **kwargs)
