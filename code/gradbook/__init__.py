@@ -33,7 +33,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "train": ("OPTIMIZERS", "FitRecord", "accuracy", "fit"),
     "stacked": (
         "NORMS", "RESIDUALS", "GradientWalk", "StackedFit", "StackedMLP", "fit_stacked", "gradient_walk",
-        "stacked_accuracy", "stacked_layer_grad_norms",
+        "stacked_accuracy", "stacked_layer_grad_norms", "stacked_member",
     ),
     "backprop": (
         "CHAIN_ACTIVATIONS", "chain_bias_grads", "chain_forward", "two_layer_relu_grads", "two_layer_relu_loss",
@@ -44,7 +44,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "multiseed_delta_norms", "multiseed_forward", "multiseed_init", "multiseed_orders", "multiseed_train",
     ),
     "monitor": ("GradientMonitor", "NonFiniteError", "NonFiniteEvent"),
-    "diagnose": ("THRESHOLDS", "ActivationReport", "Diagnosis", "LayerReport", "diagnose"),
+    "diagnosis": ("THRESHOLDS", "ActivationReport", "Diagnosis", "LayerReport", "diagnose"),
     "randmat": ("growth_per_factor", "log_growth_per_factor", "product_norms", "spectral_norms"),
     "jacobian": (
         "SignalSpread", "forward_backward_std", "input_output_jacobian", "jacobian_singular_values",

@@ -32,7 +32,7 @@ from .activations import ELEMENTWISE, activation_fn
 
 __all__ = [
     "NORMS", "RESIDUALS", "GradientWalk", "StackedFit", "StackedMLP", "fit_stacked", "gradient_walk",
-    "stacked_accuracy", "stacked_layer_grad_norms",
+    "stacked_accuracy", "stacked_layer_grad_norms", "stacked_member",
 ]
 
 #: What may follow each hidden layer's linear map: nothing, batch or layer normalisation.
@@ -269,14 +269,65 @@ def _members_values(net: StackedMLP, name: str, value, **bounds) -> torch.Tensor
     return torch.tensor([real(name, v, **bounds) for v in values], dtype=net.weights[0].dtype)
 
 
-def stacked_layer_grad_norms(net: StackedMLP) -> torch.Tensor:
+def stacked_layer_grad_norms(
+    net: StackedMLP, X: torch.Tensor | None = None, y: torch.Tensor | None = None
+) -> torch.Tensor:
     """Each member's weight-gradient norm per layer, input side first: ``(members, depth + 1)``, float64.
-    Call after a backward pass."""
+
+    With a batch ``(X, y)``, first runs one forward and backward pass of each member's
+    cross-entropy on it (batch normalisation by the batch's own statistics, running
+    statistics left alone); without, reads the gradients of the last backward pass.
+    """
     if not isinstance(net, StackedMLP):
         raise TypeError(f"net must be a gb.StackedMLP, got {type(net).__name__}")
+    if (X is None) != (y is None):
+        raise ValueError("give X and y together, or neither")
+    if X is not None:
+        for p in net.parameters():
+            p.grad = None
+        out = net(X, update_stats=False)  # (members, batch, classes)
+        target = y.expand(net.members, -1) if y.ndim == 1 else y
+        nn.functional.cross_entropy(out.transpose(1, 2), target, reduction="none").mean(1).sum().backward()
     if any(W.grad is None for W in net.weights):
-        raise ValueError("no gradients yet: run a backward pass first")
+        raise ValueError("no gradients yet: run a backward pass first, or pass a batch (X, y)")
     return torch.stack([W.grad.double().flatten(1).norm(dim=1) for W in net.weights], dim=1)
+
+
+def stacked_member(net: StackedMLP, i: int) -> nn.Sequential:
+    """Member ``i`` of a plain ``net`` (no residual blocks, no noise) as an ordinary PyTorch network:
+    ``Linear, [BatchNorm1d | LayerNorm], activation, ..., Linear`` with copies of its parameters and
+    running statistics, in the same mode. Chapter 10 uses it to show evaluation-mode pitfalls on a
+    trained member with PyTorch's own modules."""
+    if not isinstance(net, StackedMLP):
+        raise TypeError(f"net must be a gb.StackedMLP, got {type(net).__name__}")
+    i = integer("i", i, minimum=0, maximum=net.members - 1)
+    if net.residual != "none" or net.noise is not None or net.dropout > 0:
+        raise ValueError("stacked_member copies plain members only (no residual blocks, noise or dropout)")
+    from .activations import activation_module
+
+    dtype = net.weights[0].dtype
+    modules: list[nn.Module] = []
+    with torch.no_grad():
+        for k in range(net.depth + 1):
+            W, b = net.weights[k][i], net.biases[k][i, 0]
+            linear = nn.Linear(W.shape[0], W.shape[1], dtype=dtype)
+            linear.weight.copy_(W.T)
+            linear.bias.copy_(b)
+            modules.append(linear)
+            if k == net.depth:
+                break
+            if net.norm == "batch":
+                norm = nn.BatchNorm1d(net.width, eps=net.eps, momentum=net.momentum, dtype=dtype)
+                norm.running_mean.copy_(getattr(net, f"running_mean{k}")[i, 0])
+                norm.running_var.copy_(getattr(net, f"running_var{k}")[i, 0])
+            elif net.norm == "layer":
+                norm = nn.LayerNorm(net.width, eps=net.eps, dtype=dtype)
+            if net.norm != "none":
+                norm.weight.copy_(net.gammas[k][i, 0])
+                norm.bias.copy_(net.betas[k][i, 0])
+                modules.append(norm)
+            modules.append(activation_module(net.activation).to(dtype))
+    return nn.Sequential(*modules).train(net.training)
 
 
 def stacked_accuracy(net: StackedMLP, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

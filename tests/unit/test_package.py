@@ -100,3 +100,11 @@ def test_the_lock_pins_every_requirement_at_its_own_version():
         assert locked.get(name) == version, f"{name}=={version} in requirements.txt, {locked.get(name)} in the lock"
     assert not any("+" in v for v in locked.values()), "no local version labels (+cpu): the pins must hold anywhere"
     assert "file://" not in (ROOT / "requirements.lock").read_text()
+
+
+def test_no_public_name_is_also_a_module_name():
+    """gb.<name> must be one thing: importing a submodule of the same name would replace the
+    function with the module (gb.diagnose was shadowed by gradbook.diagnose that way)."""
+    import gradbook as gb
+
+    assert not set(gb.MODULES) & set(gb._HOME)

@@ -372,3 +372,33 @@ def test_remedy_arguments_are_checked():
                           (dict(label_smoothing=1.5), "label_smoothing must be at most 1")]:
         with pytest.raises(ValueError, match=match):
             gb.fit_stacked(net, (X, y), 1, lr=0.1, batch_size=4, **kwargs)
+
+
+@pytest.mark.parametrize("norm", gb.NORMS)
+def test_stacked_member_is_the_member_as_pytorch_modules(norm):
+    net = gb.StackedMLP(3, 2, 6, "sigmoid", norm=norm, in_features=5, out_features=4, seed=2, dtype=D)
+    randomise_affine(net)
+    x = torch.randn(3, 8, 5, dtype=D, generator=torch.Generator().manual_seed(3))
+    net(x)  # move the running statistics
+    for mode in ("train", "eval"):
+        net.train(mode == "train")
+        for i in range(3):
+            member = gb.stacked_member(net, i)
+            assert member.training == net.training
+            torch.testing.assert_close(member(x[i]), member_as_sequential(net, i).train(net.training)(x[i]))
+            torch.testing.assert_close(member(x[i]), net(x, update_stats=False)[i], rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="plain members only"):
+        gb.stacked_member(gb.StackedMLP(1, 2, 4, residual="preact", seed=0), 0)
+
+
+def test_layer_grad_norms_from_a_batch_equal_autograd():
+    X, y = gb.load_digits("train", dtype=D)
+    net = gb.StackedMLP(2, 2, 8, "tanh", norm="batch", seed=0, dtype=D)
+    norms = gb.stacked_layer_grad_norms(net, X[:32], y[:32])
+    for i in range(2):
+        ref = member_as_sequential(net, i)
+        nn.functional.cross_entropy(ref(X[:32]), y[:32]).backward()
+        expected = [m.weight.grad.norm().item() for m in ref if isinstance(m, nn.Linear)]
+        assert norms[i].tolist() == pytest.approx(expected, rel=1e-10)
+    with pytest.raises(ValueError, match="X and y together"):
+        gb.stacked_layer_grad_norms(net, X[:4])
