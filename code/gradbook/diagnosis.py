@@ -13,6 +13,9 @@ what practitioners read when training goes wrong (the statistics of Karpathy's
   tanh and sigmoid outputs (|tanh| > 0.97, or the sigmoid's equivalent |2 sigma - 1| > 0.97,
   where the derivative is below 6 % of its maximum), and the fraction of dead units (zero
   for every example);
+* of a :class:`gradbook.RecurrentNet`, the gradient through time: the norm of dL/ds_t for
+  every state s_1, ..., s_T (for an LSTM the pair (h_t, c_t)), so that a gradient that
+  shrinks or grows as it travels back through the steps is seen as such;
 * every place where a non-finite value appears: the loss, a gradient, a weight, an
   activation.
 
@@ -35,6 +38,7 @@ from torch import nn
 
 from ._validate import module, real
 from .activations import ACTIVATIONS, Maxout
+from .rnn import RecurrentNet
 
 __all__ = ["THRESHOLDS", "ActivationReport", "Diagnosis", "LayerReport", "diagnose"]
 
@@ -89,6 +93,7 @@ class Diagnosis:
     activations: tuple[ActivationReport, ...]
     nonfinite: tuple[str, ...]
     lr: float | None
+    through_time: tuple[float, ...] | None = None  # ||dL/ds_t||, t = 1..T, for a RecurrentNet
 
     def findings(self) -> tuple[str, ...]:
         """The rules of thumb of :data:`THRESHOLDS`, applied; empty if nothing is flagged."""
@@ -104,6 +109,15 @@ class Diagnosis:
             elif ratio > t["exploding"]:
                 found.append(f"exploding: layer 1's gradient norm is {ratio:.1e} times the last layer's "
                              f"(flagged above {t['exploding']:g})")
+        tt = self.through_time
+        if tt is not None and len(tt) > 1 and all(math.isfinite(g) for g in tt) and tt[-1] > 0:
+            ratio, steps = tt[0] / tt[-1], len(tt)
+            if ratio < t["vanishing"]:
+                found.append(f"vanishing through time: the gradient at step 1 is {ratio:.1e} of that at step "
+                             f"{steps} (flagged below {t['vanishing']:g})")
+            elif ratio > t["exploding"]:
+                found.append(f"exploding through time: the gradient at step 1 is {ratio:.1e} times that at "
+                             f"step {steps} (flagged above {t['exploding']:g})")
         for a in self.activations:
             if a.saturated is not None and a.saturated > t["saturated_layer"]:
                 found.append(f"saturated: {a.saturated:.0%} of layer {a.layer}'s {a.activation} outputs beyond "
@@ -130,7 +144,12 @@ class Diagnosis:
             u = "" if r.update_to_weight is None else f"{r.update_to_weight:.1e}"
             lines.append(f"{r.layer:>5}  {r.name:<{width}}  {r.grad_norm:<9.2e}{r.weight_norm:<9.3g}"
                          f"{r.grad_to_weight:<9.1e}{u}")
-        lines.append("layer  activation  mean     std      saturated  dead")
+        if self.through_time is not None:
+            tt = self.through_time
+            lines.append(f"through time: |dL/ds_t| at t = 1: {tt[0]:.2e}, t = {len(tt)}: {tt[-1]:.2e}, "
+                         f"ratio {tt[0] / tt[-1] if tt[-1] > 0 else math.inf:.1e}")
+        if self.activations:
+            lines.append("layer  activation  mean     std      saturated  dead")
         for a in self.activations:
             sat = "" if a.saturated is None else f"{a.saturated:.0%}"
             lines.append(f"{a.layer:>5}  {a.activation:<11} {a.mean:<8.3g} {a.std:<8.3g} {sat:<10} {a.dead:.0%}")
@@ -141,7 +160,8 @@ class Diagnosis:
 
     def figure(self):
         """Three panels: gradient norm per layer, update-to-weight (or gradient-to-weight)
-        ratio per layer, and saturated and dead fractions per activation layer."""
+        ratio per layer, and saturated and dead fractions per activation layer; for a
+        recurrent network the third shows the gradient's norm through time instead."""
         from .plotting import PALETTE, figure, log_axis
 
         fig, axes = figure(ncols=3, height=2.8)
@@ -157,6 +177,12 @@ class Diagnosis:
             axes[1].plot(layers, [r.grad_to_weight for r in self.layers], "o-", color=PALETTE[1])
             axes[1].set(xlabel="layer", ylabel="gradient / weight")
         log_axis(axes[1])
+        if self.through_time is not None:
+            steps = range(1, len(self.through_time) + 1)
+            axes[2].plot(steps, self.through_time, "o-", ms=3, color=PALETTE[2])
+            log_axis(axes[2])
+            axes[2].set(xlabel="time step t", ylabel="|dL/ds_t|")
+            return fig
         acts = [a.layer for a in self.activations]
         axes[2].plot(acts, [a.dead for a in self.activations], "s-", color=PALETTE[2], label="dead units")
         axes[2].plot(acts, [a.saturated if a.saturated is not None else math.nan for a in self.activations],
@@ -186,8 +212,9 @@ def diagnose(
 
     ``loss_fn(net(X), y)`` must be a scalar (cross-entropy by default). With ``lr``, each
     layer's update-to-weight ratio is that of one plain SGD step at that rate,
-    ``lr * ||grad W|| / ||W||``. The network is left in the mode it was in; its ``.grad``
-    fields hold the gradients of this pass.
+    ``lr * ||grad W|| / ||W||``. A :class:`gradbook.RecurrentNet` is run step by step
+    (its ``unroll``), so that the gradient of every state is kept. The network is left in
+    the mode it was in; its ``.grad`` fields hold the gradients of this pass.
     """
     module("net", net)
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor) or X.shape[0] != y.shape[0]:
@@ -205,8 +232,17 @@ def diagnose(
     hooks = [m.register_forward_hook(lambda _m, _i, out: outputs.append(out.detach())) for m in acts]
     for p in net.parameters():
         p.grad = None
+    states = []
     try:
-        loss = loss_fn(net(X), y)
+        if isinstance(net, RecurrentNet):
+            for state in net.unroll(X)[1:]:
+                parts = state if isinstance(state, tuple) else (state,)
+                for part in parts:
+                    part.retain_grad()
+                states.append(parts)
+            loss = loss_fn(net.readout(states[-1][0]), y)  # h_T (of an LSTM's (h_T, c_T))
+        else:
+            loss = loss_fn(net(X), y)
     finally:
         for h in hooks:
             h.remove()
@@ -241,5 +277,16 @@ def diagnose(
         activations.append(ActivationReport(
             layer=i, activation=name, mean=float(flat.mean()), std=float(flat.std()),
             saturated=saturated, dead=float((flat == 0).all(dim=0).double().mean())))
+    through_time = None
+    if states:
+        through_time = []
+        for t, parts in enumerate(states, start=1):
+            grads = [p.grad.double() if p.grad is not None else torch.zeros((), dtype=torch.float64)
+                     for p in parts]
+            g = torch.cat([x.flatten() for x in grads])
+            if not _finite(g):
+                nonfinite.append(f"state {t} gradient")
+            through_time.append(float(g.norm()))
+        through_time = tuple(through_time)
     return Diagnosis(loss=float(loss.detach()), layers=tuple(layers), activations=tuple(activations),
-                     nonfinite=tuple(nonfinite), lr=lr)
+                     nonfinite=tuple(nonfinite), lr=lr, through_time=through_time)

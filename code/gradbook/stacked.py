@@ -88,7 +88,8 @@ class StackedMLP(nn.Module):
         In training mode, each activation output (a plain layer's output, a block's branch
         activation) is zeroed with this probability and the rest scaled by 1 / (1 - p)
         (inverted dropout, Srivastava et al. 2014), with masks drawn from ``dropout_seed``'s
-        generator; evaluation mode uses every unit.
+        generator; evaluation mode uses every unit. One probability, or one per member
+        (so that members with and without dropout train side by side).
     """
 
     def __init__(
@@ -110,7 +111,7 @@ class StackedMLP(nn.Module):
         shared_init: bool = False,
         residual: str = "none",
         branch_scale: float | str = 1.0,
-        dropout: float = 0.0,
+        dropout: float | Sequence[float] = 0.0,
         dropout_seed: int | None = None,
         seed: int | torch.Generator | None = None,
         dtype: torch.dtype = torch.float32,
@@ -146,8 +147,14 @@ class StackedMLP(nn.Module):
         if self.residual == "none" and branch_scale != 1.0:
             raise ValueError("branch_scale applies to residual blocks: give residual='preact' or 'postact'")
         self.branch_scale = branch_scale
-        self.dropout = real("dropout", dropout, minimum=0.0, maximum=0.99)
-        self._dropout_gen = generator(dropout_seed, "dropout_seed") if self.dropout > 0 else None
+        if isinstance(dropout, int | float):
+            self.dropout = real("dropout", dropout, minimum=0.0, maximum=0.99)
+        else:
+            rates = list(dropout)
+            if len(rates) != self.members:
+                raise ValueError(f"dropout must be one number or one per member ({self.members}), got {len(rates)}")
+            self.dropout = tuple(real("dropout", p, minimum=0.0, maximum=0.99) for p in rates)
+        self._dropout_gen = generator(dropout_seed, "dropout_seed") if self.has_dropout else None
         float_dtype("dtype", dtype)
         self._f = activation_fn(activation)
 
@@ -242,12 +249,20 @@ class StackedMLP(nn.Module):
             h = h + self._scale(k) * out if self.residual == "postact" and k > 0 else out
         return torch.baddbmm(self.biases[-1], h, self.weights[-1])
 
+    @property
+    def has_dropout(self) -> bool:
+        """True if any member drops units in training mode."""
+        return any(p > 0 for p in self.dropout) if isinstance(self.dropout, tuple) else self.dropout > 0
+
     def _drop(self, a: torch.Tensor) -> torch.Tensor:
         """Inverted dropout in training mode (identity otherwise, or with dropout 0)."""
-        if not self.training or self.dropout == 0:
+        if not self.training or not self.has_dropout:
             return a
-        keep = torch.rand(a.shape, generator=self._dropout_gen, dtype=a.dtype) >= self.dropout
-        return a * keep / (1 - self.dropout)
+        p = self.dropout
+        if isinstance(p, tuple):  # one probability per member: (members, 1, 1)
+            p = torch.tensor(p, dtype=a.dtype).view(-1, *[1] * (a.ndim - 1))
+        keep = torch.rand(a.shape, generator=self._dropout_gen, dtype=a.dtype) >= p
+        return a * keep / (1 - p)
 
     def _scale(self, k: int):
         """The multiplier of block k's branch (hidden layer k + 1): a number, or ReZero's scalar."""
@@ -301,7 +316,7 @@ def stacked_member(net: StackedMLP, i: int) -> nn.Sequential:
     if not isinstance(net, StackedMLP):
         raise TypeError(f"net must be a gb.StackedMLP, got {type(net).__name__}")
     i = integer("i", i, minimum=0, maximum=net.members - 1)
-    if net.residual != "none" or net.noise is not None or net.dropout > 0:
+    if net.residual != "none" or net.noise is not None or net.has_dropout:
         raise ValueError("stacked_member copies plain members only (no residual blocks, noise or dropout)")
     from .activations import activation_module
 
@@ -382,7 +397,7 @@ def fit_stacked(
     probe_every: int | None = None,
     weight_decay: float | Sequence[float] = 0.0,
     l1: float | Sequence[float] = 0.0,
-    label_smoothing: float = 0.0,
+    label_smoothing: float | Sequence[float] = 0.0,
     clip_norm: float | Sequence[float] | None = None,
 ) -> StackedFit:
     """Train every member of ``net`` by plain SGD for ``steps`` steps on mini-batches of ``data``.
@@ -392,7 +407,8 @@ def fit_stacked(
     ``l1 * sum |W|`` to a member's loss for every weight matrix (not the biases, nor the
     normalisation's gamma and beta); ``clip_norm`` rescales a member's whole gradient to
     at most that norm before the step (Pascanu et al. 2013); ``label_smoothing`` is
-    cross-entropy's (one value for all members). The recorded loss is the data loss,
+    cross-entropy's (Szegedy et al. 2016: the target puts 1 - eps on the label and spreads
+    eps evenly over all classes). The recorded loss is the data loss,
     without the penalties. Each step draws ``batch_size`` rows of
     ``(X, y)`` with replacement from ``seed``'s generator: the same rows for every member
     (``shared_batches=True``, common batches make a comparison less noisy) or independent
@@ -408,7 +424,7 @@ def fit_stacked(
     flat_rates = _members_lr(net, lr)
     decay = _members_values(net, "weight_decay", weight_decay, nonnegative=True)
     lasso = _members_values(net, "l1", l1, nonnegative=True)
-    label_smoothing = real("label_smoothing", label_smoothing, minimum=0.0, maximum=1.0)
+    smoothing = _members_values(net, "label_smoothing", label_smoothing, minimum=0.0, maximum=1.0)
     clip = None if clip_norm is None else _members_values(net, "clip_norm", clip_norm, positive=True)
     flag("shared_batches", shared_batches)
     if eval_every is not None:
@@ -437,8 +453,14 @@ def fit_stacked(
         idx = torch.randint(X.shape[0], shape, generator=gen)
         logits = net(X[idx])  # (members, batch, out)
         target = y[idx].expand(net.members, -1) if shared_batches else y[idx]
-        per_member = nn.functional.cross_entropy(logits.transpose(1, 2), target, reduction="none",
-                                                 label_smoothing=label_smoothing).mean(dim=1)
+        if bool((smoothing == smoothing[0]).all()):  # one value: PyTorch's own loss
+            per_member = nn.functional.cross_entropy(logits.transpose(1, 2), target, reduction="none",
+                                                     label_smoothing=float(smoothing[0])).mean(dim=1)
+        else:  # (1 - eps) (-log p_label) + eps mean_k(-log p_k), PyTorch's formula, eps per member
+            logp = nn.functional.log_softmax(logits, dim=-1)
+            nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # (members, batch)
+            eps = smoothing.view(-1, 1)
+            per_member = ((1 - eps) * nll - eps * logp.mean(dim=-1)).mean(dim=1)
         objective = per_member
         if decay.any() or lasso.any():
             squares = sum(W.pow(2).flatten(1).sum(1) for W in net.weights)  # (members,)
@@ -531,7 +553,7 @@ def gradient_walk(
     """
     if not isinstance(net, StackedMLP):
         raise TypeError(f"net must be a gb.StackedMLP, got {type(net).__name__}")
-    if net.noise is not None or net.dropout > 0:
+    if net.noise is not None or net.has_dropout:
         raise ValueError("gradient_walk needs a deterministic loss: use a net built without noise or dropout")
     rates = _members_lr(net, lr)
     factors = [real("factor", f, positive=True) for f in factors]

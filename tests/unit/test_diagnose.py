@@ -115,3 +115,39 @@ def test_mode_is_kept_and_bad_input_is_refused():
     with pytest.raises(ValueError, match="scalar"):
         gb.diagnose(net, xb, yb, loss_fn=lambda out, t: out)
     assert math.isfinite(gb.diagnose(net, xb, yb).loss)
+
+
+@pytest.mark.parametrize("kind", ["tanh", "lstm"])
+def test_the_gradient_through_time_is_that_of_every_state(kind):
+    net = gb.recurrent_net(kind, 2, 6, seed=0, dtype=torch.float64)
+    x, target = gb.adding_problem(16, 9, seed=1)
+    x, target = x.double(), target.double()
+    d = gb.diagnose(net, x, target, loss_fn=nn.functional.mse_loss)
+    diagnosed = [p.grad.clone() for p in net.parameters()]
+    # by hand: the states of a step-by-step pass, each made a leaf of the rest of the pass
+    state, grads = net.initial_state(16), []
+    leaves = []
+    for t in range(x.shape[1]):
+        state = net.step(x[:, t], state)
+        parts = state if isinstance(state, tuple) else (state,)
+        for p in parts:
+            p.retain_grad()
+        leaves.append(parts)
+    nn.functional.mse_loss(net.readout(net.hidden(state)), target).backward()
+    expected = [torch.cat([p.grad.flatten() for p in parts]).norm().item() for parts in leaves]
+    assert d.through_time == pytest.approx(expected, rel=1e-12)
+    fused = gb.recurrent_net(kind, 2, 6, seed=0, dtype=torch.float64)
+    nn.functional.mse_loss(fused(x), target).backward()
+    for g, b in zip(diagnosed, fused.parameters(), strict=True):  # the gradients of PyTorch's fused RNN
+        torch.testing.assert_close(g, b.grad, rtol=1e-10, atol=1e-12)
+    assert "through time" in d.report()
+
+
+def test_vanishing_and_exploding_through_time_are_flagged():
+    x, target = gb.adding_problem(64, 40, seed=0)
+    for scale, word in ((0.3, "vanishing through time"), (3.0, "exploding through time")):
+        net = gb.recurrent_net("tanh", 2, 32, recurrent_scale=scale, seed=0)
+        d = gb.diagnose(net, x, target, loss_fn=nn.functional.mse_loss)
+        assert any(f.startswith(word) for f in d.findings()), d.findings()
+    mlp = gb.diagnose(gb.mlp(2, 8, "tanh", "xavier", seed=0), *gb.load_digits("train"))
+    assert mlp.through_time is None and "through time" not in mlp.report()

@@ -325,6 +325,7 @@ def _sgd_reference(net, i, X, y, steps, lr, batch, seed, *, wd=0.0, l1=0.0, smoo
     dict(weight_decay=[0.0, 0.1], l1=0.0),
     dict(l1=[0.01, 0.0]),
     dict(label_smoothing=0.1),
+    dict(label_smoothing=[0.0, 0.2]),
     dict(clip_norm=[0.05, 1e6]),
 ])
 def test_remedies_are_applied_member_by_member(options):
@@ -361,6 +362,28 @@ def test_dropout_masks_in_training_only():
         gb.StackedMLP(1, 1, 4, dropout=1.0)
     with pytest.raises(ValueError, match="deterministic"):
         gb.gradient_walk(again, x, torch.zeros(50, dtype=torch.long), 0.1, (1.0,))
+
+
+def test_dropout_per_member():
+    x = torch.rand(40, 64, dtype=D, generator=torch.Generator().manual_seed(1))
+    net = gb.StackedMLP(3, 2, 300, "relu", init="he", dropout=[0.0, 0.5, 0.2], dropout_seed=0, seed=0, dtype=D)
+    dropped = net._drop(torch.ones(3, 500, 200, dtype=D))
+    for m, p in enumerate((0.0, 0.5, 0.2)):
+        assert abs((dropped[m] == 0).double().mean().item() - p) < 0.01  # 1e5 draws: std <= 0.0016
+        assert set(dropped[m].unique().tolist()) <= {0.0, 1 / (1 - p)}
+    full = net(x)
+    net.eval()
+    assert torch.equal(full[0], net(x)[0])  # the member without dropout is its evaluation-mode self
+    assert not torch.allclose(full[1], net(x)[1])
+    same = gb.StackedMLP(3, 2, 300, "relu", init="he", dropout=[0.5] * 3, dropout_seed=0, seed=0, dtype=D)
+    one = gb.StackedMLP(3, 2, 300, "relu", init="he", dropout=0.5, dropout_seed=0, seed=0, dtype=D)
+    assert torch.equal(same(x), one(x))  # a list of equal rates is the single rate
+    with pytest.raises(ValueError, match="dropout must be one number or one per member"):
+        gb.StackedMLP(3, 1, 4, dropout=[0.1, 0.2])
+    with pytest.raises(ValueError, match="dropout must be at most 0.99"):
+        gb.StackedMLP(2, 1, 4, dropout=[0.1, 1.0])
+    with pytest.raises(ValueError, match="plain members only"):
+        gb.stacked_member(net, 0)
 
 
 def test_remedy_arguments_are_checked():
