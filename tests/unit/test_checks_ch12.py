@@ -6,14 +6,17 @@ import torch
 
 
 def right(before, after):
-    return torch.stack([(a - b).norm() / b.norm() for b, a in zip(before, after)])
+    return torch.stack([(a - b).norm() / b.norm() for b, a in zip(before, after, strict=True)])
 
 
 @pytest.mark.parametrize("fn, hint", [
-    (lambda b, a: torch.stack([(y.norm() - x.norm()).abs() / x.norm() for x, y in zip(b, a)]), "difference of the norms"),
-    (lambda b, a: torch.stack([(y - x).norm() / y.norm() for x, y in zip(b, a)]), "before the step"),
-    (lambda b, a: torch.stack([(y - x).pow(2).sum() / x.pow(2).sum() for x, y in zip(b, a)]), "square root"),
-    (lambda b, a: torch.stack([(y - x).abs().max() / x.abs().max() for x, y in zip(b, a)]), "differs"),
+    (lambda b, a: torch.stack([(y.norm() - x.norm()).abs() / x.norm() for x, y in zip(b, a, strict=True)]),
+     "difference of the norms"),
+    (lambda b, a: torch.stack([(y - x).norm() / y.norm() for x, y in zip(b, a, strict=True)]), "before the step"),
+    (lambda b, a: torch.stack([(y - x).pow(2).sum() / x.pow(2).sum() for x, y in zip(b, a, strict=True)]),
+     "square root"),
+    (lambda b, a: torch.stack([(y - x).abs().max() / x.abs().max() for x, y in zip(b, a, strict=True)]),
+     "differs"),
     (lambda b, a: torch.tensor([0.0]), "shape"),
     (lambda b, a: undefined_name, "NameError"),  # noqa: F821
 ])

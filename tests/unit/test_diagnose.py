@@ -125,7 +125,7 @@ def test_the_gradient_through_time_is_that_of_every_state(kind):
     d = gb.diagnose(net, x, target, loss_fn=nn.functional.mse_loss)
     diagnosed = [p.grad.clone() for p in net.parameters()]
     # by hand: the states of a step-by-step pass, each made a leaf of the rest of the pass
-    state, grads = net.initial_state(16), []
+    state = net.initial_state(16)
     leaves = []
     for t in range(x.shape[1]):
         state = net.step(x[:, t], state)

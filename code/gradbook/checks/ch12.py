@@ -48,8 +48,9 @@ def check_update_ratios(fn) -> bool:
         err = _compare(got, expected, f"the ratios on {name}", rtol=1e-8, atol=1e-12)
         if err and "differs" in err:
             g = _as_float64(got, "ratios")[0]
-            diff_of_norms = torch.stack([(a.norm() - b.norm()).abs() / b.norm() for b, a in zip(before, after)])
-            by_after = torch.stack([(a - b).norm() / a.norm() for b, a in zip(before, after)])
+            diff_of_norms = torch.stack([(a.norm() - b.norm()).abs() / b.norm()
+                                         for b, a in zip(before, after, strict=True)])
+            by_after = torch.stack([(a - b).norm() / a.norm() for b, a in zip(before, after, strict=True)])
             squared = expected ** 2
             if torch.allclose(g, diff_of_norms, atol=1e-12):
                 err += (". Hint: take the norm of the difference, ||W_after - W_before||, not the "
