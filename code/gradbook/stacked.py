@@ -259,10 +259,15 @@ class StackedMLP(nn.Module):
         if not self.training or not self.has_dropout:
             return a
         p = self.dropout
-        if isinstance(p, tuple):  # one probability per member: (members, 1, 1)
-            p = torch.tensor(p, dtype=a.dtype).view(-1, *[1] * (a.ndim - 1))
-        keep = torch.rand(a.shape, generator=self._dropout_gen, dtype=a.dtype) >= p
-        return a * keep / (1 - p)
+        if not isinstance(p, tuple):
+            keep = torch.rand(a.shape, generator=self._dropout_gen, dtype=a.dtype) >= p
+            return a * keep / (1 - p)
+        # One probability per member: masks are drawn for the members that drop units only
+        # (random numbers are the cost of dropout), in member order.
+        dropping = torch.tensor([m for m, q in enumerate(p) if q > 0])
+        r = torch.tensor([q for q in p if q > 0], dtype=a.dtype).view(-1, *[1] * (a.ndim - 1))
+        keep = torch.rand((len(dropping), *a.shape[1:]), generator=self._dropout_gen, dtype=a.dtype) >= r
+        return a.index_copy(0, dropping, a[dropping] * keep / (1 - r))
 
     def _scale(self, k: int):
         """The multiplier of block k's branch (hidden layer k + 1): a number, or ReZero's scalar."""
@@ -462,10 +467,10 @@ def fit_stacked(
             eps = smoothing.view(-1, 1)
             per_member = ((1 - eps) * nll - eps * logp.mean(dim=-1)).mean(dim=1)
         objective = per_member
-        if decay.any() or lasso.any():
-            squares = sum(W.pow(2).flatten(1).sum(1) for W in net.weights)  # (members,)
-            absolutes = sum(W.abs().flatten(1).sum(1) for W in net.weights)
-            objective = objective + decay / 2 * squares + lasso * absolutes
+        if decay.any():
+            objective = objective + decay / 2 * sum(W.pow(2).flatten(1).sum(1) for W in net.weights)
+        if lasso.any():
+            objective = objective + lasso * sum(W.abs().flatten(1).sum(1) for W in net.weights)
         losses[step] = per_member.detach().double()
         if clip is None:
             # Members share no parameter, so weighting member m's loss by its learning rate
