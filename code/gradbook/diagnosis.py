@@ -100,24 +100,12 @@ class Diagnosis:
         t, found = THRESHOLDS, []
         if self.nonfinite:
             found.append(f"non-finite values in: {', '.join(self.nonfinite)}")
-        grads = [r.grad_norm for r in self.layers]
-        if len(grads) > 1 and all(math.isfinite(g) for g in grads) and grads[-1] > 0:
-            ratio = grads[0] / grads[-1]
-            if ratio < t["vanishing"]:
-                found.append(f"vanishing: layer 1's gradient norm is {ratio:.1e} of the last layer's "
-                             f"(flagged below {t['vanishing']:g})")
-            elif ratio > t["exploding"]:
-                found.append(f"exploding: layer 1's gradient norm is {ratio:.1e} times the last layer's "
-                             f"(flagged above {t['exploding']:g})")
-        tt = self.through_time
-        if tt is not None and len(tt) > 1 and all(math.isfinite(g) for g in tt) and tt[-1] > 0:
-            ratio, steps = tt[0] / tt[-1], len(tt)
-            if ratio < t["vanishing"]:
-                found.append(f"vanishing through time: the gradient at step 1 is {ratio:.1e} of that at step "
-                             f"{steps} (flagged below {t['vanishing']:g})")
-            elif ratio > t["exploding"]:
-                found.append(f"exploding through time: the gradient at step 1 is {ratio:.1e} times that at "
-                             f"step {steps} (flagged above {t['exploding']:g})")
+        flow = _flow_finding([r.grad_norm for r in self.layers], "", "layer 1's gradient norm",
+                             "the last layer's")
+        if self.through_time is not None:
+            flow += _flow_finding(self.through_time, " through time", "the gradient at step 1",
+                                  f"that at step {len(self.through_time)}")
+        found += flow
         for a in self.activations:
             if a.saturated is not None and a.saturated > t["saturated_layer"]:
                 found.append(f"saturated: {a.saturated:.0%} of layer {a.layer}'s {a.activation} outputs beyond "
@@ -190,6 +178,19 @@ class Diagnosis:
         axes[2].set(xlabel="activation layer", ylabel="fraction", ylim=(-0.05, 1.05))
         axes[2].legend(fontsize=7)
         return fig
+
+
+def _flow_finding(norms, where: str, first: str, last: str) -> list[str]:
+    """The vanishing or exploding finding for a first-to-last ratio of gradient norms."""
+    t = THRESHOLDS
+    if len(norms) < 2 or not all(math.isfinite(g) for g in norms) or norms[-1] <= 0:
+        return []
+    ratio = norms[0] / norms[-1]
+    if ratio < t["vanishing"]:
+        return [f"vanishing{where}: {first} is {ratio:.1e} of {last} (flagged below {t['vanishing']:g})"]
+    if ratio > t["exploding"]:
+        return [f"exploding{where}: {first} is {ratio:.1e} times {last} (flagged above {t['exploding']:g})"]
+    return []
 
 
 def _activation_name(m: nn.Module) -> str:
