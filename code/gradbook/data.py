@@ -9,7 +9,9 @@ real data.
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,17 +28,33 @@ N_PIXELS = 64
 _SPLIT_SEED = 20150101
 
 
+#: The fixed split, stored: row i of the digits set comes from row ORDER[i] of
+#: scikit-learn's file, the 1500 training images first. It is what
+#: ``train_test_split(..., test_size=297, random_state=20150101, stratify=y)`` returns
+#: (tests/unit/test_data.py checks that it still is); storing it spares every chapter
+#: the import of scikit-learn's model-selection code, which costs more than the data.
+_ORDER_FILE = Path(__file__).with_name("_data") / "digits_order.npy"
+
+
+def _digits_file() -> Path:
+    """scikit-learn's bundled ``digits.csv.gz``, found without importing scikit-learn."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("the digits come with scikit-learn, which is not installed: "
+                                  "pip install -r requirements.txt")
+    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz"
+    if not path.is_file():
+        raise FileNotFoundError(f"scikit-learn's bundled digits file is missing: {path}")
+    return path
+
+
 @lru_cache(maxsize=1)
 def _digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits as _sk_load_digits
-    from sklearn.model_selection import train_test_split
-
-    X, y = _sk_load_digits(return_X_y=True)
-    X = (X / 16.0).astype(np.float32)  # pixel intensities are 0..16
-    X_train, X_val, y_train, y_val = train_test_split(
-        X, y, test_size=N_VAL, random_state=_SPLIT_SEED, stratify=y
-    )
-    return X_train, y_train.astype(np.int64), X_val, y_val.astype(np.int64)
+    table = np.loadtxt(_digits_file(), delimiter=",")  # 1797 rows: 64 pixels, then the label
+    order = np.load(_ORDER_FILE).astype(np.int64)
+    X = (table[order, :-1] / 16.0).astype(np.float32)  # pixel intensities are 0..16
+    y = table[order, -1].astype(np.int64)
+    return X[:N_TRAIN], y[:N_TRAIN], X[N_TRAIN:], y[N_TRAIN:]
 
 
 def load_digits(split: str = "train", dtype: torch.dtype = torch.float32):

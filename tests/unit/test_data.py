@@ -18,6 +18,32 @@ def test_digits_split_is_fixed_disjoint_and_scaled():
     assert sum(tuple(r) in train_rows for r in X_val.tolist()) <= 5  # the data set has a few duplicates
 
 
+def test_stored_split_is_scikit_learns():
+    """The stored order equals what scikit-learn's stratified split returns, element for element."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    X_train, X_val, y_train, y_val = train_test_split(
+        X, y, test_size=gb.N_VAL, random_state=20150101, stratify=y
+    )
+    for split, X_ref, y_ref in (("train", X_train, y_train), ("val", X_val, y_val)):
+        X_gb, y_gb = gb.load_digits(split)
+        assert np.array_equal(X_gb.numpy(), X_ref) and np.array_equal(y_gb.numpy(), y_ref)
+
+
+def test_loading_the_digits_does_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    code = ("import sys, gradbook as gb; gb.load_digits('all'); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_split_does_not_follow_the_seed():
     gb.set_seed(1)
     a, _ = gb.load_digits("val")
