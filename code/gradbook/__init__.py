@@ -57,7 +57,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "clipping": ("clip_by_norm", "clip_by_value", "cosine"),
     "cliff": ("CliffPath", "cliff_descent", "cliff_loss_and_grad"),
     "tasks": ("ADDING_BASELINE_MSE", "adding_problem", "latch_task"),
-    "parallel": ("run_parallel",),
+    "parallel": ("BACKENDS", "run_parallel"),
     "plotting": ("PALETTE", "WIDTH", "figure", "log_axis", "plot_layer_norms", "use_style"),
     "ledger": (
         "CLAIM_KINDS", "Claim", "Criterion", "above", "at_least", "at_most", "below", "between",

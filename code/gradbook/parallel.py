@@ -14,35 +14,96 @@ random numbers from its own ``torch.Generator`` or seed (as :func:`gradbook.addi
 :func:`gradbook.recurrent_net` and :func:`gradbook.mlp` can), never from the global
 generator, whose order of use would depend on how the threads interleave. Building a
 network touches no global state either. Introduced in chapter 9.
+
+Threads share one interpreter, so the Python between two PyTorch operations still runs
+one thread at a time: jobs made of many small operations (a batch-normalised stack,
+an unrolled sequence) get about 1.5x from two cores, not 2x. ``backend="process"``
+runs each job in a forked copy of the calling process instead, which has its own
+interpreter: the result comes back by pickling, and only the result does, so a job
+must *return* what it makes (a network trained in place in a child is not trained
+in the parent). What a job prints is printed by the caller, job by job, in order.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import multiprocessing
 import os
+import pickle
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ._validate import integer
+from ._validate import integer, one_of
 
-__all__ = ["run_parallel"]
+__all__ = ["BACKENDS", "run_parallel"]
+
+BACKENDS = ("thread", "process")
+
+#: The jobs of the running :func:`run_parallel` call with ``backend="process"``: the
+#: forked workers inherit them, so a job need not be picklable (a lambda is fine).
+_JOBS: list[Callable[[], Any]] = []
 
 
-def run_parallel(jobs: Sequence[Callable[[], Any]], workers: int | None = None) -> list[Any]:
+def _run_in_child(i: int) -> tuple[Any, str, str]:
+    """Call job ``i`` in a worker; return its result (checked to pickle) and its output."""
+    import torch
+
+    # One thread per worker, as the book's thread policy has it (gb.set_seed): a thread
+    # pool the parent started is not carried into a forked child, and using one hangs.
+    torch.set_num_threads(1)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        value = _JOBS[i]()
+    try:
+        pickle.dumps(value)
+    except Exception as exc:  # noqa: BLE001 - any failure to pickle is the same problem
+        raise TypeError(f"job {i} returned a value that cannot be sent back from its process "
+                        f"({type(exc).__name__}: {exc}); return tensors, numbers and modules "
+                        "(detach tensors that need gradients), or use backend='thread'") from None
+    return value, out.getvalue(), err.getvalue()
+
+
+def run_parallel(jobs: Sequence[Callable[[], Any]], workers: int | None = None,
+                 backend: str = "thread") -> list[Any]:
     """Call every zero-argument function in ``jobs``, ``workers`` at a time; return their results in order.
 
     ``workers`` defaults to the number of cores (at most the number of jobs); 1 runs the
-    jobs one after the other in the calling thread. An exception in a job is raised here.
+    jobs one after the other in the calling thread. ``backend`` is ``"thread"`` (jobs
+    share the caller's objects) or ``"process"`` (each job runs in a forked process and
+    only its return value comes back; not on platforms without ``fork``). An exception
+    in a job is raised here.
     """
     jobs = list(jobs)
     for i, job in enumerate(jobs):
         if not callable(job):
             raise TypeError(f"jobs[{i}] must be a function of no arguments, got {type(job).__name__}; "
                             "wrap a call in a lambda: lambda: fit(net, T)")
+    one_of("backend", backend, BACKENDS)
     if workers is None:
         workers = os.cpu_count() or 1
     workers = min(integer("workers", workers, minimum=1), max(len(jobs), 1))
-    if workers == 1:
+    if backend == "process" and "fork" not in multiprocessing.get_all_start_methods():
+        raise ValueError("backend='process' needs the fork start method, which this platform lacks; "
+                         "use backend='thread'")
+    # A worker process cannot start processes of its own: nested calls run in order there.
+    if workers == 1 or (backend == "process" and multiprocessing.current_process().daemon):
         return [job() for job in jobs]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda job: job(), jobs))
+    if backend == "thread":
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda job: job(), jobs))
+    global _JOBS
+    _JOBS = jobs
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            outcomes = pool.map(_run_in_child, range(len(jobs)), chunksize=1)
+    finally:
+        _JOBS = []
+    results = []
+    for value, out, err in outcomes:
+        sys.stdout.write(out)
+        sys.stderr.write(err)
+        results.append(value)
+    return results
