@@ -41,6 +41,15 @@ problem is fixed, and either drop the workaround or re-check it and raise the pi
    page is read again when it changes, and it is stored beside the execution cache,
    which is emptied when it differs, so every chapter is executed again.
 
+5. Pages that gather the chapters' results (the claims ledger, ``book/ledger.md``, and the
+   misconceptions, ``book/misconceptions.md``, which quotes some of them). Such
+   a page reads the chapters' executions from the cache, so it must be read after them
+   and on every build, even when its own source has not changed (its cells run on every
+   build: ``execution_mode: force``). Sphinx reads pages in the order of the list it
+   hands to ``env-before-read-docs``; we move the gathering pages to its end, add them
+   to every build's outdated pages, and declare the extension unsafe for parallel
+   reading, which would read pages in several processes at once.
+
 Launch links (1) are written for sphinx-book-theme 1.3.0, whose ``header_buttons``
 context this rewrites.
 """
@@ -122,6 +131,22 @@ def _clear_stale_cache(app) -> None:
     stamp.write_text(fingerprint + "\n")
 
 
+#: Pages that gather what the chapters computed in the same build (the claims ledger):
+#: read on every build, whether or not their own source changed, and after every other page.
+GATHERING_PAGES = ("book/ledger", "book/misconceptions")
+
+
+def _gathering_pages_outdated(app, env, added, changed, removed) -> list[str]:
+    return [d for d in GATHERING_PAGES if d in env.found_docs and d not in added | changed]
+
+
+def _read_gathering_pages_last(app, env, docnames) -> None:
+    for docname in GATHERING_PAGES:
+        if docname in docnames:
+            docnames.remove(docname)
+            docnames.append(docname)
+
+
 def _dedupe_inline_scripts(app, env, docnames) -> None:
     builder = app.builder
     files = getattr(builder, "_js_files", None)
@@ -198,6 +223,9 @@ def setup(app):
     # Before sphinx-book-theme (priority 501) copies the notebook for download.
     app.connect("html-page-context", _restore_cached_outputs, priority=400)
     app.connect("env-before-read-docs", _dedupe_inline_scripts, priority=900)
+    app.connect("env-get-outdated", _gathering_pages_outdated)
+    app.connect("env-before-read-docs", _read_gathering_pages_last, priority=950)
     # sphinx-book-theme adds the launch buttons at priority 501.
     app.connect("html-page-context", _point_launch_links_at_notebooks, priority=600)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    # Read serially: a gathering page must be read after the chapters it gathers.
+    return {"parallel_read_safe": False, "parallel_write_safe": True}

@@ -41,3 +41,28 @@ def chapters() -> list[Path]:
     """The chapter notebooks named in _toc.yml (``book/chNN_*.md``), in book order."""
     paths = [ROOT / f"{f}.md" for f in pages()]
     return [p for p in paths if CHAPTER.fullmatch(p.stem) and p.exists()]
+
+
+CACHE = ROOT / "_build" / ".jupyter_cache"
+
+
+def executed(paths: list[Path], cache_path: Path = CACHE) -> dict:
+    """The pages of ``paths`` that the book's build executed: ``{path: notebook}``.
+
+    Each page's record in the execution cache (``_build/.jupyter_cache``) is matched to
+    the page's *current* source, so a page edited since the build is left out rather than
+    handing back old outputs; the caller decides what a missing page means.
+    """
+    if not cache_path.exists():
+        return {}
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(cache_path))
+    projects = {Path(r.uri).resolve(): r for r in cache.list_project_records()}
+    found = {}
+    for page in paths:
+        record = projects.get(Path(page).resolve())
+        cached = cache.get_cached_project_nb(record.pk) if record else None
+        if cached is not None:
+            found[page] = cache.get_cache_bundle(cached.pk).nb
+    return found

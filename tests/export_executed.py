@@ -16,13 +16,11 @@ import sys
 from pathlib import Path
 
 import nbformat
-from jupyter_cache import get_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import bookfiles  # noqa: E402  (scripts/: the one reader of _toc.yml)
 
-CACHE = ROOT / "_build" / ".jupyter_cache"
 OUT = ROOT / "_build" / "nbval"
 EXECUTED = ROOT / "_build" / "jupyter_execute"
 FORCED = re.compile(r"^\s*execution_mode:\s*force\s*$", re.M)
@@ -31,19 +29,16 @@ FORCED = re.compile(r"^\s*execution_mode:\s*force\s*$", re.M)
 def main() -> int:
     pages = [ROOT / f"{f}.md" for f in bookfiles.pages()]
     pages = [p for p in pages if "{code-cell}" in p.read_text()]
-    if not CACHE.exists():
-        print(f"no execution cache at {CACHE}: build the book first (make book)")
+    if not bookfiles.CACHE.exists():
+        print(f"no execution cache at {bookfiles.CACHE}: build the book first (make book)")
         return 1
-    cache = get_cache(str(CACHE))
-    records = {Path(r.uri).resolve(): r for r in cache.list_project_records()}
+    cached = bookfiles.executed(pages)
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
     missing = []
     for page in pages:
-        record = records.get(page.resolve())
-        cached = cache.get_cached_project_nb(record.pk) if record else None
-        if cached is not None:
-            nb = cache.get_cache_bundle(cached.pk).nb
+        if page in cached:
+            nb = cached[page]
         elif FORCED.search(page.read_text()) and (EXECUTED / page.relative_to(ROOT)).with_suffix(".ipynb").exists():
             # A page executed afresh on every build (execution_mode: force) is not cached;
             # the build's own copy is complete, as such pages glue nothing.

@@ -181,3 +181,72 @@ def test_chapter_links_and_exercises(browser, server, chapter):
         assert not body.is_visible(), f"solution {i + 1} is visible before it is opened"
     page.close()
     assert not problems, "\n".join(problems)
+
+
+def _recorded_claims() -> dict[str, list[str]]:
+    """Each chapter's claims as its own execution in this build recorded them."""
+    import gradbook as gb
+
+    chapters = bookfiles.chapters()
+    executed = bookfiles.executed(chapters)
+    missing = [p.stem for p in chapters if p not in executed]
+    assert not missing, f"not executed since they last changed: {missing}; build the book first"
+    return {p.stem: [r["claim"] for r in gb.collect([executed[p]])] for p in chapters}
+
+
+def _query(browser, server, page_path, **queries):
+    """Load a page cleanly and evaluate each ``name=(selector, js)`` over its matches."""
+    page, problems = _open(browser, server, page_path)
+    found = {name: page.eval_on_selector_all(selector, js) for name, (selector, js) in queries.items()}
+    page.close()
+    assert not problems, problems
+    return found
+
+
+CELLS = "rows => rows.map(r => [...r.cells].map(c => c.innerText.trim()))"
+HREFS = "[...e.querySelectorAll('a')].map(a => a.getAttribute('href') || '')"
+
+
+def test_the_ledger_shows_every_claim_a_chapter_records(browser, server):
+    found = _query(browser, server, "book/ledger.html", rows=("table tbody tr", CELLS),
+                   text=("main p", "ps => ps.map(p => p.innerText.trim())"))
+    rows = [r for r in found["rows"] if len(r) == 7 and r[0].isdigit()]
+    straight = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+    shown = {(int(r[0]), r[2].translate(straight)) for r in rows}  # Sphinx curls quotes
+    recorded = _recorded_claims()
+    # every claim by its text (claims with math or markup render differently: by count)
+    absent = [(stem, claim) for stem, claims in recorded.items() for claim in claims
+              if not re.search(r"[$`*\\{]", claim) and (int(stem[2:4]), claim) not in shown]
+    assert not absent, f"claims the chapters record but the ledger does not show: {absent}"
+    per_chapter = {int(stem[2:4]): len(claims) for stem, claims in recorded.items() if claims}
+    assert {n: sum(int(r[0]) == n for r in rows) for n in per_chapter} == per_chapter
+    total = sum(per_chapter.values())
+    assert len(rows) == total
+    assert any(p.startswith(f"{total} claims from ") for p in found["text"]), "the counts are missing"
+
+
+def test_glossary_terms_have_chinese_renderings_and_chapters(browser, server):
+    found = _query(browser, server, "book/glossary.html",
+                   terms=("dl.glossary > dt", "dts => dts.map(dt => dt.innerText.trim())"),
+                   definitions=("dl.glossary > dd", f"dds => dds.map(e => [e.innerText, {HREFS}])"))
+    assert len(found["definitions"]) >= 30
+    chinese = [t for t in found["terms"] if re.search(r"[\u4e00-\u9fff]", t)]
+    assert len(chinese) >= len(found["definitions"]) - 2, "a term lacks its Chinese rendering"
+    for text, hrefs in found["definitions"]:
+        assert "Introduced in" in text and any(re.search(r"ch\d\d_", h) for h in hrefs), text[:80]
+
+
+def test_chapters_link_to_the_appendices(browser, server):
+    """Every misconception entry links to a chapter that links back, and the chapters link
+    their terms to the glossary."""
+    found = _query(browser, server, "book/misconceptions.html",
+                   sections=("main section section", f"ss => ss.map(e => {HREFS})"))
+    sections = found["sections"]
+    assert len(sections) >= 16
+    assert all(any(re.search(r"ch\d\d_", h) for h in hrefs) for hrefs in sections)
+    targets = {m.group() for hrefs in sections for h in hrefs if (m := re.search(r"ch\d\d_\w+", h))}
+    for stem in sorted(targets):
+        assert "misconceptions.html" in (HTML / "book" / f"{stem}.html").read_text(), stem
+    linked = sum((HTML / "book" / f"{stem}.html").read_text().count("glossary.html#term-")
+                 for stem in _chapters())
+    assert linked >= 30

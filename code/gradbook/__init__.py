@@ -61,7 +61,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "plotting": ("PALETTE", "WIDTH", "figure", "log_axis", "plot_layer_norms", "use_style"),
     "ledger": (
         "CLAIM_KINDS", "Claim", "Criterion", "above", "at_least", "at_most", "below", "between",
-        "claims_markdown", "collect", "equal", "near", "show_claims", "true", "within_factor",
+        "claims_markdown", "collect", "equal", "ledger_counts", "ledger_markdown", "near",
+        "show_claims", "true", "within_factor",
     ),
 }
 

@@ -246,16 +246,23 @@ def show_claims(chapter: str, claims: list[Claim]):
 
 
 def collect(notebooks) -> list[dict]:
-    """All claims recorded by :func:`show_claims` in executed notebooks (paths to .ipynb).
+    """All claims recorded by :func:`show_claims` in executed notebooks.
 
-    Returns one dict per claim, with the chapter added, in the order of the notebooks.
+    Each notebook is a path to an ``.ipynb`` file or a notebook already read (a dict, such
+    as an ``nbformat`` notebook from the execution cache). Returns one dict per claim,
+    with the chapter added, in the order of the notebooks.
     """
     found = []
-    for path in notebooks:
-        path = Path(path)
-        if path.suffix != ".ipynb" or not path.exists():
-            raise ValueError(f"not an executed notebook: {path}")
-        nb = json.loads(path.read_text())
+    for item in notebooks:
+        if isinstance(item, dict):
+            if "cells" not in item:
+                raise ValueError("a notebook given as a dict needs its 'cells'")
+            nb = item
+        else:
+            path = Path(item)
+            if path.suffix != ".ipynb" or not path.exists():
+                raise ValueError(f"not an executed notebook: {path}")
+            nb = json.loads(path.read_text())
         for cell in nb.get("cells", []):
             for out in cell.get("outputs", []):
                 record = out.get("metadata", {}).get(METADATA_KEY)
@@ -267,8 +274,70 @@ def collect(notebooks) -> list[dict]:
     return found
 
 
+_DIGIT = re.compile(r"\d")
+
+
+def ledger_counts(records: list[dict]) -> dict:
+    """Counts for the ledger's opening: claims, how many hold, and what kind of "yes" they are.
+
+    ``records`` are :func:`collect`'s dicts. "qualitative" counts the claims whose source
+    gives a direction or a property rather than a number (no digit in ``source_value``);
+    "reproductions" the claims of kind ``"reproduction"`` (an experiment that could have
+    come out otherwise), the only ones that count as reproducing a source.
+    """
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ValueError("records must be the list of dicts that gb.collect returns")
+    missing = [k for r in records for k in ("chapter", "holds", "kind", "source_value", "asserted") if k not in r]
+    if missing:
+        raise ValueError(f"records lack the field(s) {sorted(set(missing))}: pass what gb.collect returns")
+    repro = [r for r in records if r["kind"] == "reproduction"]
+    return {
+        "claims": len(records),
+        "chapters": len({r["chapter"] for r in records}),
+        "hold": sum(r["holds"] for r in records),
+        "fail": sum(not r["holds"] for r in records),
+        "qualitative": sum(not _DIGIT.search(r["source_value"]) for r in records),
+        "reproductions": len(repro),
+        "reproductions_hold": sum(r["holds"] for r in repro),
+        "construction": sum(r["kind"] == "construction" for r in records),
+        "other_data": sum(r["kind"] == "other data" for r in records),
+        "not_asserted": sum(not r["asserted"] for r in records),
+    }
+
+
+def ledger_markdown(records: list[dict], docs: dict[str, str]) -> str:
+    """The whole book's claims as one MyST table, chapter by chapter, from :func:`collect`'s records.
+
+    ``docs`` maps a chapter's short name (``"ch03"``) to the document it links to
+    (``"ch03_layers_learn_at_different_speeds"``); every chapter of ``records`` needs one.
+    The columns are those of :func:`claims_markdown` with the chapter first; the last
+    says whether the claim holds and what kind of "yes" it is.
+    """
+    ledger_counts(records)  # validates the records
+    unknown = sorted({r["chapter"] for r in records} - set(docs))
+    if unknown:
+        raise ValueError(f"no document given for chapter(s) {unknown}: docs maps 'ch03' to its page name")
+
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|")
+
+    rows = ["| chapter | source | claim | source says | we measure | holds if | holds |",
+            "| --- | --- | --- | ---: | ---: | --- | :---: |"]
+    for r in records:
+        ours = r["fmt"].format(r["measured"]) + (f" ({r['setting']})" if r["setting"] else "")
+        verdict = "yes" if r["holds"] else "**no**"
+        if r["kind"] != "reproduction":
+            verdict += f" ({r['kind']})"
+        if not r["asserted"]:
+            verdict += " (not asserted)"
+        chapter = f"{{doc}}`{int(r['chapter'][2:])} <{docs[r['chapter']]}>`"
+        rows.append(f"| {chapter} | {{cite}}`{r['source']}` | {cell(r['claim'])} | {cell(r['source_value'])} | "
+                    f"{cell(ours)} | {cell(r['test'])} | {verdict} |")
+    return "\n".join(rows)
+
+
 __all__ = [
     "CLAIM_KINDS", "Claim", "Criterion", "above", "at_least", "at_most", "below", "between", "claims_markdown",
-    "collect", "equal",
+    "collect", "equal", "ledger_counts", "ledger_markdown",
     "near", "show_claims", "true", "within_factor",
 ]

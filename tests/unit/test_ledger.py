@@ -129,3 +129,46 @@ def test_show_claims_and_collect_reject_bad_input(tmp_path):
         gb.claims_markdown([])
     with pytest.raises(ValueError, match="not an executed notebook"):
         gb.collect([tmp_path / "missing.ipynb"])
+
+
+def _records():
+    claims = [gb.Claim("nielsen2015", "accuracy", "96.48%", 95.1, "{:.1f}%", test=gb.above(90), setting="digits"),
+              gb.Claim("he2016deep", "deeper is worse", "higher", 0.3, test=gb.above(0.5), kind="other data",
+                       expected=False),
+              gb.Claim("ioffe2015", "matches PyTorch", "equal", 1e-16, test=gb.below(1e-12), kind="construction"),
+              gb.Claim("pascanu2013", "a | b", "(direction)", 2.0, test=gb.above(1), expected=None)]
+    return [{"chapter": ch, **c.record()} for ch, c in zip(("ch02", "ch11", "ch10", "ch08"), claims, strict=True)]
+
+
+def test_ledger_counts_what_kind_of_yes():
+    counts = gb.ledger_counts(_records())
+    assert counts == {"claims": 4, "chapters": 4, "hold": 3, "fail": 1, "qualitative": 3, "reproductions": 2,
+                      "reproductions_hold": 2, "construction": 1, "other_data": 1, "not_asserted": 1}
+    with pytest.raises(ValueError, match="gb.collect"):
+        gb.ledger_counts([{"claim": "x"}])
+    with pytest.raises(ValueError, match="list of dicts"):
+        gb.ledger_counts("ch02")
+
+
+def test_ledger_table_has_one_row_per_claim_linked_to_its_chapter():
+    docs = {"ch02": "ch02_sigmoid_bound", "ch08": "ch08_x", "ch10": "ch10_y", "ch11": "ch11_z"}
+    lines = gb.ledger_markdown(_records(), docs).splitlines()
+    assert len(lines) == 2 + 4
+    assert lines[2].startswith("| {doc}`2 <ch02_sigmoid_bound>` | {cite}`nielsen2015` | accuracy |")
+    assert "95.1% (digits)" in lines[2] and lines[2].endswith("| yes |")
+    assert lines[3].endswith("| **no** (other data) |") and lines[4].endswith("| yes (construction) |")
+    assert "a \\| b" in lines[5] and lines[5].endswith("| yes (not asserted) |")
+    assert all(line.count(" | ") == 6 for line in lines[2:])
+    with pytest.raises(ValueError, match="no document given for chapter"):
+        gb.ledger_markdown(_records(), {"ch02": "ch02_sigmoid_bound"})
+
+
+def test_collect_reads_notebooks_given_as_dicts():
+    nb = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "display_data", "data": {}, "metadata": {"gradbook": {"chapter": "ch02", "claims": [
+            _records()[0] | {"chapter": "ignored"}]}}}]}]}
+    nb["cells"][0]["outputs"][0]["metadata"]["gradbook"]["claims"][0].pop("chapter")
+    found = gb.collect([nb])
+    assert len(found) == 1 and found[0]["chapter"] == "ch02" and found[0]["claim"] == "accuracy"
+    with pytest.raises(ValueError, match="needs its 'cells'"):
+        gb.collect([{"metadata": {}}])
