@@ -237,8 +237,8 @@ def test_glossary_terms_have_chinese_renderings_and_chapters(browser, server):
 
 
 def test_chapters_link_to_the_appendices(browser, server):
-    """Every misconception entry links to a chapter that links back, and the chapters link
-    their terms to the glossary."""
+    """Every misconception entry links to a chapter that links back; every chapter links
+    its terms to the glossary and opens with links to the three reference pages."""
     found = _query(browser, server, "book/misconceptions.html",
                    sections=("main section section", f"ss => ss.map(e => {HREFS})"))
     sections = found["sections"]
@@ -247,6 +247,7 @@ def test_chapters_link_to_the_appendices(browser, server):
     targets = {m.group() for hrefs in sections for h in hrefs if (m := re.search(r"ch\d\d_\w+", h))}
     for stem in sorted(targets):
         assert "misconceptions.html" in (HTML / "book" / f"{stem}.html").read_text(), stem
-    linked = sum((HTML / "book" / f"{stem}.html").read_text().count("glossary.html#term-")
-                 for stem in _chapters())
-    assert linked >= 30
+    pages = {stem: (HTML / "book" / f"{stem}.html").read_text() for stem in _chapters()}
+    assert sum(html.count("glossary.html#term-") for html in pages.values()) >= 30
+    for stem, html in pages.items():  # the reference pages from every chapter's opening
+        assert all(f'href="{name}.html"' in html for name in ("notation", "glossary", "misconceptions")), stem
