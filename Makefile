@@ -27,7 +27,7 @@ help:
 
 # The environment: one install of the pinned requirements, every package (direct or not)
 # held to the version in the lock file, redone when either changes.
-$(STAMP): requirements.txt $(LOCK) pyproject.toml
+$(STAMP): requirements.txt requirements-reader.txt $(LOCK) pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c $(LOCK)
@@ -36,7 +36,8 @@ $(STAMP): requirements.txt $(LOCK) pyproject.toml
 
 venv: $(STAMP)
 
-# Re-resolve the whole environment after editing requirements.txt: pip-tools' pip-compile
+# Re-resolve the whole environment after editing requirements.txt or requirements-reader.txt
+# (which requirements.txt includes with -r): pip-tools' pip-compile
 # (in a venv of its own) pins every package into requirements.lock, which the install above
 # uses as constraints. The package itself (-e .) is left out: constraints cannot be editable.
 # torch resolves to the CPU build (+cpu) where one is on the machine; the local label is

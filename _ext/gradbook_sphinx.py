@@ -217,6 +217,8 @@ def setup(app):
         _require(package)
     app.add_config_value("gradbook_environment", [], "env", [list])
     app.add_config_value("gradbook_environment_fingerprint", "", "env", [str])
+    # Read by scripts/make_notebooks.py for the Colab cell; registered so Sphinx knows it.
+    app.add_config_value("gradbook_release", "", "html", [str])
     app.connect("config-inited", _set_fingerprint)
     # After myst-nb (priority 500) has set the execution cache's path.
     app.connect("builder-inited", _clear_stale_cache, priority=600)

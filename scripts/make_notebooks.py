@@ -5,9 +5,10 @@
     python scripts/make_notebooks.py --student DIR   # student copies without solutions
 
 Binder and Colab open these twins (Colab cannot open MyST Markdown). Each twin starts
-with one extra cell that installs the book's package when it runs in Colab; the
-repository URL in it comes from `repository.url` in _config.yml, the book's one
-repository setting.
+with one extra cell that installs the book's package when it runs in Colab, at the
+release that `gradbook_release` in _config.yml names (a tag or a commit of the
+repository at `repository.url`, the book's one repository setting), and warns if
+Colab's torch differs from the release requirements-reader.txt pins.
 
 Why not jupytext's pairing (``formats: md:myst,ipynb``)? A paired notebook holds exactly
 the cells of its Markdown twin, and a sync copies cells both ways, so the Colab set-up
@@ -37,15 +38,35 @@ from bookfiles import ROOT, chapters
 OUT = ROOT / "notebooks"
 
 
+def _pin(name: str) -> str:
+    """The version requirements-reader.txt pins for ``name``."""
+    text = (ROOT / "requirements-reader.txt").read_text()
+    match = re.search(rf"^{re.escape(name)}==(\S+)$", text, re.M)
+    if match is None:
+        raise ValueError(f"requirements-reader.txt pins no {name}")
+    return match.group(1)
+
+
 def colab_cell() -> nbformat.NotebookNode:
+    """The set-up cell of a launch notebook: in Colab only, install the book's package at
+    the pinned release (``gradbook_release`` in _config.yml) and warn if Colab's torch is
+    not the release the book was checked with."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     url = config["repository"]["url"].rstrip("/")
-    branch = config["repository"].get("branch", "main")
+    release = config["sphinx"]["config"]["gradbook_release"]
+    if not release or release == config["repository"].get("branch", "main"):
+        raise ValueError("gradbook_release in _config.yml must name a tag or a commit, not a branch")
+    torch_pin, myst_nb_pin = _pin("torch"), _pin("myst-nb")
     source = (
         "# In Colab, install the book's package first (Binder and local set-ups have it).\n"
         "import sys\n\n"
         'if "google.colab" in sys.modules:\n'
-        f'    %pip install --quiet myst-nb "gradbook @ git+{url}@{branch}"'
+        f'    %pip install --quiet myst-nb=={myst_nb_pin} "gradbook @ git+{url}@{release}"\n'
+        "    import torch\n\n"
+        f'    if torch.__version__.split("+")[0] != "{torch_pin}":\n'
+        f'        print(f"Warning: this book was checked with torch {torch_pin}; Colab has "\n'
+        '              f"{torch.__version__}. The chapters should run, but a number may differ "\n'
+        '              "from the one printed on the page.")'
     )
     cell = nbformat.v4.new_code_cell(source)
     cell.metadata["tags"] = ["colab-setup"]

@@ -30,22 +30,24 @@ def test_every_module_has_a_docstring():
 
 
 def test_binder_torch_matches_requirements():
-    """Binder's CPU-only torch and requirements.txt's pin must name the same release."""
+    """Binder's CPU-only torch and the reader requirements' pin must name the same release."""
     import re
 
-    req = (ROOT / "requirements.txt").read_text()
+    req = (ROOT / "requirements-reader.txt").read_text()
     pin = re.search(r"^torch==(\S+)", req, re.M).group(1)
     env = (ROOT / "binder" / "environment.yml").read_text()
     assert re.search(rf"^\s*-\s*pytorch-cpu\s*==\s*{re.escape(pin)}\s*$", env, re.M), env
 
 
 def test_requirements_pin_every_direct_dependency_exactly():
-    lines = [l.strip() for l in (ROOT / "requirements.txt").read_text().splitlines()]
-    reqs = [l for l in lines if l and not l.startswith("#")]
-    assert "-e ." in reqs
-    for r in reqs:
-        if r != "-e .":
-            assert "==" in r, r
+    for name in ("requirements.txt", "requirements-reader.txt"):
+        lines = [l.strip() for l in (ROOT / name).read_text().splitlines()]
+        reqs = [l for l in lines if l and not l.startswith("#")]
+        if name == "requirements.txt":
+            assert "-e ." in reqs and "-r requirements-reader.txt" in reqs
+        for r in reqs:
+            if r not in ("-e .", "-r requirements-reader.txt"):
+                assert "==" in r, (name, r)
 
 
 def test_every_public_name_is_flat_and_has_one_home():
@@ -94,7 +96,8 @@ def test_the_lock_pins_every_requirement_at_its_own_version():
                 found[m.group(1).lower().replace("_", "-")] = m.group(2)
         return found
 
-    direct, locked = pins("requirements.txt"), pins("requirements.lock")
+    direct = pins("requirements.txt") | pins("requirements-reader.txt")
+    locked = pins("requirements.lock")
     assert len(locked) > len(direct), "the lock holds the indirect dependencies too"
     for name, version in direct.items():
         assert locked.get(name) == version, f"{name}=={version} in requirements.txt, {locked.get(name)} in the lock"

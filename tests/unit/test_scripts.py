@@ -34,6 +34,31 @@ def test_launch_notebook_has_the_colab_cell_after_the_title():
     assert all(c.get("outputs", []) == [] for c in nb.cells if c.cell_type == "code")
 
 
+def test_the_colab_cell_installs_the_pinned_release_and_checks_torch():
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    release = config["sphinx"]["config"]["gradbook_release"]
+    source = make_notebooks.colab_cell().source
+    assert f"@{release}\"" in source and f"@{config['repository']['branch']}\"" not in source
+    assert f'!= "{make_notebooks._pin("torch")}"' in source and "Warning:" in source
+    assert f"myst-nb=={make_notebooks._pin('myst-nb')}" in source
+    # the cell is valid Python once IPython's %pip line is taken out
+    compile(source.replace("%pip", "pass  #"), "colab-setup", "exec")
+
+
+def test_reader_requirements_leave_out_the_tool_chain():
+    """Binder and Colab install requirements-reader.txt: what the chapters import, no
+    build or test tools; requirements.txt includes it, so the pins are written once."""
+    reader = (ROOT / "requirements-reader.txt").read_text()
+    for tool in ("jupyter-book", "pytest", "nbval", "playwright", "ruff", "hypothesis"):
+        assert f"{tool}==" not in reader, tool
+    assert "-r requirements-reader.txt" in (ROOT / "requirements.txt").read_text()
+    assert "-r requirements-reader.txt" in (ROOT / "binder" / "postBuild").read_text()
+    assert "requirements.txt" not in (ROOT / "binder" / "postBuild").read_text().replace(
+        "requirements-reader.txt", "")
+
+
 def test_the_table_of_contents_is_read_as_yaml(tmp_path):
     from bookfiles import pages
 
@@ -54,3 +79,18 @@ def test_robust_takes_seed_ranges_and_names_the_failed_assertion():
     assert execute._seed_range("5-8") == [5, 6, 7, 8] and execute._seed_range("3,7,10-11") == [3, 7, 10, 11]
     error = "Cell In[4], line 2\n\x1b[31m----> 2\x1b[0m assert a > b  # the claim\n\nAssertionError: \n"
     assert execute._failed_line(error) == "2 assert a > b  # the claim | AssertionError:"
+
+
+def test_licences_and_citation_agree_with_the_project():
+    """The code licence matches pyproject.toml; the citation names the one repository URL."""
+    import tomllib
+
+    import yaml
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert "CC BY-SA 4.0" in (ROOT / "LICENSE-text.md").read_text()
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert citation["repository-code"].rstrip("/") == config["repository"]["url"].rstrip("/")
+    assert citation["license"] == project["license"] and citation["version"] == project["version"]
