@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine: `make book` and `make test`.
 # Both create the virtual environment .venv and install requirements.txt when needed.
-.PHONY: help venv lock notebooks notebooks-check book student test lint unit build-check nbval browser robust bench serve clean clean-all
+.PHONY: help venv lock notebooks notebooks-check book student student-check test lint unit build-check nbval browser robust bench serve clean clean-all
 
 PYTHON ?= python3
 VENV   := .venv
@@ -75,6 +75,11 @@ student: $(STAMP) $(MATHJAX)
 	$(BIN)/python scripts/make_notebooks.py --student _build/student
 	$(JB) build _build/student/src --builder html --warningiserror --nitpick --keep-going
 
+# The student edition leaks nothing: no solution in any file under _build/student, no
+# instructors' page, launch links only to gradbook_student_repository.
+student-check: student
+	$(BIN)/python -m pytest tests/test_student.py -q
+
 lint: $(STAMP)
 	$(BIN)/ruff check code tests benchmarks scripts _ext
 
@@ -91,7 +96,7 @@ nbval: $(STAMP)
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/test_browser.py -q
 
-test: lint notebooks-check unit build-check nbval browser
+test: lint notebooks-check unit build-check nbval browser student-check
 
 robust: $(STAMP)
 	$(BIN)/python benchmarks/execute.py --robust

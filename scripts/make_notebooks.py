@@ -19,7 +19,9 @@ notebook alone.
 With --student DIR it writes the student edition instead: DIR/notebooks/ holds every
 chapter as a notebook without the exercise solutions (everything between a
 `solution-start` and its `solution-end`), and DIR/src/ a copy of the book's source with
-the same solutions left out, which `make student` builds into HTML.
+the same solutions left out, without the instructors' page, with those notebooks as its
+launch notebooks, and with its launch links pointing at `gradbook_student_repository`
+(in _config.yml; none if it is empty), which `make student` builds into HTML.
 """
 
 from __future__ import annotations
@@ -97,25 +99,60 @@ def twin(path: Path, student: bool = False) -> nbformat.NotebookNode:
     return nb
 
 
+INSTRUCTORS = "book/instructors"
+
+
+def _without_page(entry, page: str):
+    """A table-of-contents entry with every ``file: page`` left out, recursively."""
+    if isinstance(entry, dict):
+        return {key: ([_without_page(e, page) for e in value if not (isinstance(e, dict) and e.get("file") == page)]
+                      if isinstance(value, list) else _without_page(value, page))
+                for key, value in entry.items()}
+    return entry
+
+
+def student_config(config: dict) -> dict:
+    """The student edition's _config.yml: its launch and repository links point at the
+    repository the instructor names (``gradbook_student_repository``), which holds the
+    student notebooks; with none named, the edition has no launch or repository links."""
+    config = yaml.safe_load(yaml.safe_dump(config))  # a deep copy
+    repository = config["sphinx"]["config"].get("gradbook_student_repository", "")
+    if repository:
+        config["repository"]["url"] = repository
+    else:
+        config["html"].update(use_repository_button=False, use_issues_button=False, use_edit_page_button=False)
+        config.pop("launch_buttons", None)
+        config["repository"]["url"] = ""
+    return config
+
+
 def student_edition(out: Path) -> None:
-    """Write the student notebooks and a solution-free copy of the book's source."""
+    """Write the student notebooks and a solution-free copy of the book's source: no
+    solution, no instructors' page, and launch links only to the instructor's repository."""
     shutil.rmtree(out, ignore_errors=True)
     (out / "notebooks").mkdir(parents=True)
     for path in chapters():
         (out / "notebooks" / f"{path.stem}.ipynb").write_text(render(twin(path, student=True)))
     src = out / "src"
-    keep = ["_config.yml", "_toc.yml", "book", "_ext", "notebooks", "benchmarks/results.json"]
+    keep = ["_toc.yml", "book", "_ext", "scripts", "benchmarks/results.json"]
     for name in keep:
         target = src / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, target)
+            shutil.copytree(ROOT / name, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(ROOT / name, target)
     (src / "_vendor").symlink_to(ROOT / "_vendor", target_is_directory=True)
+    # The notebooks that Binder and Colab open are the student twins, not the full ones.
+    shutil.copytree(out / "notebooks", src / "notebooks")
     for path in chapters():
         target = src / path.relative_to(ROOT)
         target.write_text(without_solutions(path.read_text()))
+    (src / f"{INSTRUCTORS}.md").unlink()
+    toc = _without_page(yaml.safe_load((ROOT / "_toc.yml").read_text()), INSTRUCTORS)
+    (src / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
+    config = student_config(yaml.safe_load((ROOT / "_config.yml").read_text()))
+    (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 
 def render(nb: nbformat.NotebookNode) -> str:

@@ -94,3 +94,26 @@ def test_licences_and_citation_agree_with_the_project():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert citation["repository-code"].rstrip("/") == config["repository"]["url"].rstrip("/")
     assert citation["license"] == project["license"] and citation["version"] == project["version"]
+
+
+def test_student_config_points_launch_links_at_the_instructors_repository():
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["sphinx"]["config"]["gradbook_student_repository"] = "https://github.com/a-course/students"
+    student = make_notebooks.student_config(config)
+    assert student["repository"]["url"] == "https://github.com/a-course/students"
+    assert student["launch_buttons"] == config["launch_buttons"]
+    config["sphinx"]["config"]["gradbook_student_repository"] = ""
+    bare = make_notebooks.student_config(config)
+    assert "launch_buttons" not in bare and bare["repository"]["url"] == ""
+    assert not bare["html"]["use_repository_button"] and not bare["html"]["use_issues_button"]
+    assert config["repository"]["url"].startswith("https://github.com/gradbook/")  # not changed in place
+
+
+def test_the_student_table_of_contents_has_no_instructors_page():
+    import yaml
+
+    toc = make_notebooks._without_page(yaml.safe_load((ROOT / "_toc.yml").read_text()), make_notebooks.INSTRUCTORS)
+    text = yaml.safe_dump(toc)
+    assert "book/instructors" not in text and "book/ch01_backprop_is_a_product" in text
