@@ -41,14 +41,16 @@ problem is fixed, and either drop the workaround or re-check it and raise the pi
    page is read again when it changes, and it is stored beside the execution cache,
    which is emptied when it differs, so every chapter is executed again.
 
-5. Pages that gather the chapters' results (the claims ledger, ``book/ledger.md``, and the
-   misconceptions, ``book/misconceptions.md``, which quotes some of them). Such
-   a page reads the chapters' executions from the cache, so it must be read after them
-   and on every build, even when its own source has not changed (its cells run on every
-   build: ``execution_mode: force``). Sphinx reads pages in the order of the list it
-   hands to ``env-before-read-docs``; we move the gathering pages to its end, add them
-   to every build's outdated pages, and declare the extension unsafe for parallel
-   reading, which would read pages in several processes at once.
+5. Pages that read what the build cannot see change: the claims ledger
+   (``book/ledger.md``) and the misconceptions (``book/misconceptions.md``, which quotes
+   some of the chapters' claims) read the chapters' executions from the cache, so they
+   must be read after the chapters; the instructors' page reads
+   ``benchmarks/results.json``. All three must be read on every build, even when their
+   own source has not changed (their cells run on every build: ``execution_mode:
+   force``). Sphinx reads pages in the order of the list it hands to
+   ``env-before-read-docs``; we move these pages to its end, add them to every build's
+   outdated pages, and declare the extension unsafe for parallel reading, which would
+   read pages in several processes at once.
 
 Launch links (1) are written for sphinx-book-theme 1.3.0, whose ``header_buttons``
 context this rewrites.
@@ -131,9 +133,11 @@ def _clear_stale_cache(app) -> None:
     stamp.write_text(fingerprint + "\n")
 
 
-#: Pages that gather what the chapters computed in the same build (the claims ledger):
-#: read on every build, whether or not their own source changed, and after every other page.
-GATHERING_PAGES = ("book/ledger", "book/misconceptions")
+#: Pages that read what the build cannot see change (the claims ledger and the
+#: misconceptions read the chapters' executions, the instructors' page the benchmark's
+#: results.json): read on every build, whether or not their own source changed, and after
+#: every other page.
+GATHERING_PAGES = ("book/instructors", "book/ledger", "book/misconceptions")
 
 
 def _gathering_pages_outdated(app, env, added, changed, removed) -> list[str]:
