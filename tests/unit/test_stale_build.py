@@ -85,3 +85,20 @@ def test_the_fingerprint_covers_files_names_and_missing_paths(tmp_path):
     assert ext.environment_fingerprint(tmp_path, ["pkg", "missing.txt"]) != base  # a renamed file counts
     (tmp_path / "missing.txt").write_text("")
     assert ext.environment_fingerprint(tmp_path, ["pkg", "missing.txt"]) != base
+
+
+def test_pages_that_read_the_build_are_read_last_and_always():
+    """The ledger and the misconceptions read the chapters' executions: Sphinx must read
+    them after every chapter, and on every build even when their own source is unchanged."""
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import gradbook_sphinx as ext
+
+    docnames = ["book/ch01_x", "book/ledger", "book/ch12_y", "book/misconceptions", "book/notation"]
+    ext._read_gathering_pages_last(None, None, docnames)
+    assert docnames[:3] == ["book/ch01_x", "book/ch12_y", "book/notation"]
+    assert set(docnames[3:]) == {"book/ledger", "book/misconceptions"}
+    env = SimpleNamespace(found_docs={"book/ledger", "book/misconceptions", "book/ch01_x"})
+    outdated = ext._gathering_pages_outdated(None, env, added=set(), changed={"book/ledger"}, removed=set())
+    assert outdated == ["book/misconceptions"]  # instructors is not a page of this book
