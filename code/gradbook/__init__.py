@@ -35,6 +35,7 @@ MODULES: dict[str, tuple[str, ...]] = {
         "NORMS", "RESIDUALS", "GradientWalk", "StackedFit", "StackedMLP", "fit_stacked", "gradient_walk",
         "stacked_accuracy", "stacked_layer_grad_norms", "stacked_member",
     ),
+    "stacked_rnn": ("STACKED_KINDS", "StackedRNN"),
     "backprop": (
         "CHAIN_ACTIVATIONS", "chain_bias_grads", "chain_forward", "two_layer_relu_grads", "two_layer_relu_loss",
         "two_layer_relu_problem",

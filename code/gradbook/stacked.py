@@ -22,13 +22,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from ._validate import flag, float_dtype, generator, integer, one_of, real
 from .activations import ELEMENTWISE, activation_fn
+
+if TYPE_CHECKING:
+    from .stacked_rnn import StackedRNN
 
 __all__ = [
     "NORMS", "RESIDUALS", "GradientWalk", "StackedFit", "StackedMLP", "fit_stacked", "gradient_walk",
@@ -274,6 +277,14 @@ class StackedMLP(nn.Module):
         return self.alphas[:, k - 1] if self.alphas is not None else self.branch_scale
 
 
+def _check_trainable(net) -> None:
+    """A StackedMLP or a StackedRNN (what fit_stacked and stacked_accuracy take)."""
+    from .stacked_rnn import StackedRNN
+
+    if not isinstance(net, StackedMLP | StackedRNN):
+        raise TypeError(f"net must be a gb.StackedMLP or a gb.StackedRNN, got {type(net).__name__}")
+
+
 def _members_lr(net: StackedMLP, lr) -> torch.Tensor:
     values = [lr] * net.members if isinstance(lr, int | float) else list(lr)
     if len(values) != net.members:
@@ -350,10 +361,9 @@ def stacked_member(net: StackedMLP, i: int) -> nn.Sequential:
     return nn.Sequential(*modules).train(net.training)
 
 
-def stacked_accuracy(net: StackedMLP, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def stacked_accuracy(net: StackedMLP | StackedRNN, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Each member's accuracy on ``(X, y)`` in evaluation mode, ``(members,)`` float64 (mode restored)."""
-    if not isinstance(net, StackedMLP):
-        raise TypeError(f"net must be a gb.StackedMLP, got {type(net).__name__}")
+    _check_trainable(net)
     was_training = net.training
     net.eval()
     try:
@@ -388,7 +398,7 @@ class StackedFit:
 
 
 def fit_stacked(
-    net: StackedMLP,
+    net: StackedMLP | StackedRNN,
     data: tuple[torch.Tensor, torch.Tensor],
     steps: int,
     *,
@@ -407,6 +417,9 @@ def fit_stacked(
 ) -> StackedFit:
     """Train every member of ``net`` by plain SGD for ``steps`` steps on mini-batches of ``data``.
 
+    ``net`` is a :class:`StackedMLP`, or a :class:`gradbook.StackedRNN` whose ``X`` holds
+    sequences ``(examples, time, input_size)``.
+
     ``lr`` is one learning rate or one per member, and so are the remedies chapter 12
     compares: ``weight_decay`` adds ``weight_decay / 2 * ||W||^2`` and ``l1`` adds
     ``l1 * sum |W|`` to a member's loss for every weight matrix (not the biases, nor the
@@ -421,8 +434,7 @@ def fit_stacked(
     after every ``probe_every`` steps (in the mode the net trains in, without gradients
     recorded for it).
     """
-    if not isinstance(net, StackedMLP):
-        raise TypeError(f"net must be a gb.StackedMLP, got {type(net).__name__}")
+    _check_trainable(net)
     X, y = data
     steps = integer("steps", steps, minimum=1)
     batch_size = integer("batch_size", batch_size, minimum=1)
@@ -442,6 +454,9 @@ def fit_stacked(
         probe_every = integer("probe_every", probe_every, minimum=1, maximum=steps)
     gen = generator(seed)
     params = list(net.parameters())
+    weight_ids = {id(W) for W in net.weights}
+    weight_slots = [k for k, p in enumerate(params) if id(p) in weight_ids]  # what the penalties act on
+    penalised = bool(decay.any() or lasso.any())
     losses = torch.empty(steps, net.members, dtype=torch.float64)
     val_acc, val_steps, probes, probe_steps = [], [], [], []
     net.train()
@@ -462,29 +477,39 @@ def fit_stacked(
             per_member = nn.functional.cross_entropy(logits.transpose(1, 2), target, reduction="none",
                                                      label_smoothing=float(smoothing[0])).mean(dim=1)
         else:  # (1 - eps) (-log p_label) + eps mean_k(-log p_k), PyTorch's formula, eps per member
-            logp = nn.functional.log_softmax(logits, dim=-1)
-            nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # (members, batch)
+            # Classes on dim 1, as cross_entropy takes them: PyTorch's log_softmax over a
+            # short last dimension is several times slower than over a middle one.
+            logp = nn.functional.log_softmax(logits.transpose(1, 2), dim=1)  # (members, classes, batch)
+            nll = -logp.gather(1, target.unsqueeze(1)).squeeze(1)  # (members, batch)
             eps = smoothing.view(-1, 1)
-            per_member = ((1 - eps) * nll - eps * logp.mean(dim=-1)).mean(dim=1)
-        objective = per_member
-        if decay.any():
-            objective = objective + decay / 2 * sum(W.pow(2).flatten(1).sum(1) for W in net.weights)
-        if lasso.any():
-            objective = objective + lasso * sum(W.abs().flatten(1).sum(1) for W in net.weights)
+            per_member = ((1 - eps) * nll - eps * logp.mean(dim=1)).mean(dim=1)
         losses[step] = per_member.detach().double()
-        if clip is None:
+        if clip is None and not penalised:
             # Members share no parameter, so weighting member m's loss by its learning rate
             # makes autograd return exactly lr_m * grad L_m for its parameters: the whole SGD
             # step is then a plain subtraction.
-            grads = torch.autograd.grad((objective * flat_rates).sum(), params)
+            grads = torch.autograd.grad((per_member * flat_rates).sum(), params)
+            with torch.no_grad():
+                torch._foreach_sub_(params, list(grads))
         else:
-            grads = torch.autograd.grad(objective.sum(), params)
-            norms = torch.stack([g.double().flatten(1).pow(2).sum(1) for g in grads]).sum(0).sqrt()
-            scale = (flat_rates * torch.clamp(clip / norms, max=1.0).to(flat_rates.dtype))  # (members,)
-            grads = [g * scale.view(-1, *[1] * (g.ndim - 1)) for g in grads]
-        with torch.no_grad():
-            for p, g in zip(params, grads, strict=True):
-                p.sub_(g)
+            grads = list(torch.autograd.grad(per_member.sum(), params))
+            with torch.no_grad():
+                # The penalties' gradients, added by hand (what autograd gives for
+                # decay / 2 ||W||^2 and l1 sum |W|, with sign(0) = 0 as abs's backward):
+                for k in weight_slots:
+                    W = params[k]
+                    shape = (-1, *[1] * (W.ndim - 1))
+                    if decay.any():
+                        grads[k] = grads[k].addcmul(decay.view(shape), W)
+                    if lasso.any():
+                        grads[k] = grads[k].addcmul(lasso.view(shape), W.sign())
+                scale = flat_rates
+                if clip is not None:  # the norm of the whole gradient, penalties included
+                    norms = torch.linalg.vector_norm(torch.stack(
+                        [torch.linalg.vector_norm(g.flatten(1), dim=1, dtype=torch.float64) for g in grads]), dim=0)
+                    scale = flat_rates * torch.clamp(clip / norms, max=1.0).to(flat_rates.dtype)  # (members,)
+                for p, g in zip(params, grads, strict=True):
+                    p.addcmul_(g, scale.view(-1, *[1] * (g.ndim - 1)), value=-1)
         if val is not None and ((eval_every and (step + 1) % eval_every == 0) or step + 1 == steps):
             if not val_steps or val_steps[-1] != step + 1:
                 val_acc.append(stacked_accuracy(net, *val))
