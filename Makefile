@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine: `make book` and `make test`.
 # Both create the virtual environment .venv and install requirements.txt when needed.
-.PHONY: help venv lock notebooks notebooks-check book student student-check test lint unit build-check nbval browser robust bench serve clean clean-all
+.PHONY: help venv lock notebooks notebooks-check book student student-check assignments grade assignments-check test lint unit build-check nbval browser robust bench serve clean clean-all
 
 PYTHON ?= python3
 VENV   := .venv
@@ -23,6 +23,8 @@ help:
 	@echo "make robust   re-run every chapter under GRADBOOK_SEED=1..4"
 	@echo "make bench    time and measure every chapter and the whole cold build"
 	@echo "make student  notebooks and HTML without exercise solutions (for instructors)"
+	@echo "make assignments  Otter-Grader assignments, one per chapter, in _build/assignments"
+	@echo "make grade CHAPTER=chNN SUBMISSION=file.ipynb   grade one submission (no Docker)"
 	@echo "make lock     re-pin every package into requirements.lock after editing requirements.txt"
 
 # The environment: one install of the pinned requirements, every package (direct or not)
@@ -45,8 +47,11 @@ venv: $(STAMP)
 lock:
 	test -x $(LOCKVENV)/bin/pip-compile || { $(PYTHON) -m venv $(LOCKVENV) && \
 	  $(LOCKVENV)/bin/python -m pip install --quiet pip==$(PIP_VERSION) pip-tools==$(PIP_TOOLS_VERSION); }
-	grep -v '^-e ' requirements.txt | CUSTOM_COMPILE_COMMAND="make lock" $(LOCKVENV)/bin/pip-compile \
-	  --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --output-file $(LOCK) -
+	# The input sits beside requirements.txt, so that its "-r requirements-reader.txt" resolves.
+	grep -v '^-e ' requirements.txt > .lock-input.txt
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCKVENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --output-file $(LOCK) .lock-input.txt; \
+	  status=$$?; rm -f .lock-input.txt; exit $$status
 	sed -i -E 's/^([A-Za-z0-9_.-]+==[^+ ]+)\+[A-Za-z0-9.]+$$/\1/' $(LOCK)
 
 # MathJax 3 ships with the site, so math renders without any network at reading time.
@@ -55,25 +60,50 @@ $(MATHJAX):
 	cd _build/npm && npm install --silent --no-save --no-package-lock --no-audit --no-fund mathjax@$(MATHJAX_VERSION) >/dev/null
 	cp -r _build/npm/node_modules/mathjax/es5/. _vendor/mathjax/
 
-# Output-free .ipynb twins of the chapters, which Binder and Colab open.
+# Output-free .ipynb twins of the chapters, which Binder and Colab open. Their Markdown
+# shows the values, numbers and titles the build computed (read from its execution cache
+# and the built HTML), so they are written after the build: `make book` builds, then
+# writes them. On their own, these two need a build that is up to date with the chapters
+# (the script says to run `make book` if it is not).
 notebooks: $(STAMP)
 	$(BIN)/python scripts/make_notebooks.py
 
 notebooks-check: $(STAMP)
 	$(BIN)/python scripts/make_notebooks.py --check
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_notebooks_render.py
 
-book: $(STAMP) $(MATHJAX) notebooks
+book: $(STAMP) $(MATHJAX)
 	$(JB) build . --builder html
+	$(BIN)/python scripts/make_notebooks.py
 
 # The same build, strict: warnings are errors and every reference must resolve.
 build-check: $(STAMP) $(MATHJAX)
 	$(JB) build . --builder html --warningiserror --nitpick --keep-going
 
 # For instructors: the chapters as notebooks without solutions, and the HTML book
-# without them (built from a solution-free copy of the source).
+# without them (built from a solution-free copy of the source). The notebooks are
+# rendered from the last build, like `make notebooks`: run `make book` first.
 student: $(STAMP) $(MATHJAX)
 	$(BIN)/python scripts/make_notebooks.py --student _build/student
+	$(BIN)/python scripts/make_assignments.py --student _build/student/assignments
 	$(JB) build _build/student/src --builder html --warningiserror --nitpick --keep-going
+
+# Autograded assignments (Otter-Grader): one per chapter in _build/assignments/chNN/
+# (student/ for the class, autograder/ for the instructor). GRADBOOK_GRADING_SEED sets the
+# hidden inputs; see scripts/make_assignments.py.
+assignments: $(STAMP)
+	$(BIN)/python scripts/make_assignments.py
+
+# Grade one submission with Otter's own command, locally and without Docker:
+#   make grade CHAPTER=ch08 SUBMISSION=path/to/ch08.ipynb
+grade: $(STAMP)
+	@test -n "$(CHAPTER)" -a -n "$(SUBMISSION)" || { echo "usage: make grade CHAPTER=chNN SUBMISSION=file.ipynb"; exit 2; }
+	@zip=$$(ls -t _build/assignments/$(CHAPTER)/autograder/$(CHAPTER)-autograder_*.zip 2>/dev/null | head -1); \
+	  test -n "$$zip" || { echo "no autograder for $(CHAPTER): run make assignments first"; exit 2; }; \
+	  mkdir -p _build/grades/$(CHAPTER) && $(BIN)/otter run -a "$$zip" -o _build/grades/$(CHAPTER) "$(SUBMISSION)"
+
+assignments-check: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_assignments.py
 
 # The student edition leaks nothing: no solution in any file under _build/student, no
 # instructors' page, launch links only to gradbook_student_repository.
@@ -96,7 +126,7 @@ nbval: $(STAMP)
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/test_browser.py -q
 
-test: lint notebooks-check unit build-check nbval browser student-check
+test: lint unit build-check notebooks-check nbval browser student-check assignments-check
 
 robust: $(STAMP)
 	$(BIN)/python benchmarks/execute.py --robust

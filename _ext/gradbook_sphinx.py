@@ -224,6 +224,8 @@ def setup(app):
     # Read by scripts/make_notebooks.py for the Colab cell; registered so Sphinx knows it.
     app.add_config_value("gradbook_release", "", "html", [str])
     app.add_config_value("gradbook_student_repository", "", "html", [str])
+    # Read by scripts/make_notebooks.py for the launch notebooks' links to the online book.
+    app.add_config_value("gradbook_site_url", "", "html", [str])
     app.connect("config-inited", _set_fingerprint)
     # After myst-nb (priority 500) has set the execution cache's path.
     app.connect("builder-inited", _clear_stale_cache, priority=600)

@@ -239,9 +239,19 @@ def test_dead_units_sees_maxout_and_rejects_bad_input():
         gb.dead_units("net", torch.zeros(4, 64))
 
 
+def _dead_fraction(net, X):  # written out: the check refuses gb.dead_unit_fraction (tests/unit/test_checks_ch06.py)
+    a, dead = X, []
+    for m in net:
+        a = m(a)
+        if not isinstance(m, nn.Linear):
+            dead.append((a == 0).all(dim=0))
+    return float(torch.cat(dead).double().mean())
+
+
 def test_checks_accept_right_answers(capsys):
-    assert gb.checks.check_selu_prime(A.selu_prime)
-    assert gb.checks.check_dead_unit_fraction(gb.dead_unit_fraction)
+    lam, alpha = A.SELU_LAMBDA, A.SELU_ALPHA
+    assert gb.checks.check_selu_prime(lambda z: torch.where(z > 0, lam, lam * alpha * z.exp()))
+    assert gb.checks.check_dead_unit_fraction(_dead_fraction)
     assert capsys.readouterr().out.count("Correct:") == 2
 
 
@@ -263,8 +273,9 @@ def _negative_preactivation(net, X):  # counts z <= 0, which is wrong for leaky 
 @pytest.mark.parametrize(
     "check, wrong, message",
     [
-        (gb.checks.check_selu_prime, lambda z: A.elu_prime(z, A.SELU_ALPHA), "not 1"),
-        (gb.checks.check_selu_prime, lambda z: A.SELU_LAMBDA * A.elu_prime(z), "missing the factor alpha"),
+        (gb.checks.check_selu_prime, lambda z: torch.where(z > 0, 1.0, A.SELU_ALPHA * z.exp()), "not 1"),
+        (gb.checks.check_selu_prime, lambda z: torch.where(z > 0, A.SELU_LAMBDA, A.SELU_LAMBDA * z.exp()),
+         "missing the factor alpha"),
         (gb.checks.check_selu_prime, lambda z: torch.where(z > 0, A.SELU_LAMBDA, A.SELU_ALPHA * z.exp()),
          "missing the factor lambda"),
         (gb.checks.check_selu_prime, lambda z: torch.where(z > 0, A.SELU_LAMBDA, torch.nn.functional.selu(z)),

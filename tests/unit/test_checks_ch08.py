@@ -22,10 +22,26 @@ def with_torch(grads, max_norm):
 
 def test_check_accepts_right_answers(capsys):
     assert gb.checks.check_clip_by_norm(by_hand)
-    assert gb.checks.check_clip_by_norm(gb.clip_by_norm)
-    assert gb.checks.check_clip_by_norm(with_torch)  # torch's 1e-6 in the denominator is within tolerance
     assert gb.checks.check_clip_by_norm(lambda g, c: tuple(by_hand(g, c)))  # a tuple is fine too
-    assert capsys.readouterr().out.count("Correct:") == 4
+    for seed in (0, 1, 12345):  # the graders' fresh inputs
+        assert gb.checks.check_clip_by_norm(by_hand, seed=seed)
+    assert capsys.readouterr().out.count("Correct:") == 5
+
+
+@pytest.mark.parametrize("helper", [gb.clip_by_norm, with_torch])
+def test_the_helpers_the_exercise_rules_out_are_refused(helper, capsys):
+    alias = helper  # a reference taken before the check runs is caught too
+    assert not gb.checks.check_clip_by_norm(lambda g, c: alias(g, c))
+    assert "which this exercise asks you to do without" in capsys.readouterr().out
+    assert gb.clip_by_norm([torch.ones(2)], 1.0)[0].norm() <= 1.0 + 1e-6  # restored afterwards
+
+
+def test_messages_do_not_print_the_reference(capsys):
+    grads = [torch.tensor([3.0, 4.0], dtype=torch.float64), torch.tensor([[12.0]], dtype=torch.float64)]
+    expected = [v.item() for g in gb.clip_by_norm(grads, 1.0) for v in g.flatten()]
+    assert not gb.checks.check_clip_by_norm(lambda g, c: [x * 0.5 for x in g])
+    out = capsys.readouterr().out
+    assert all(f"{v:.6g}" not in out and f"{v:.4g}" not in out for v in expected), out
 
 
 def in_place(grads, max_norm):

@@ -9,6 +9,7 @@ def right(before, after):
     return torch.stack([(a - b).norm() / b.norm() for b, a in zip(before, after, strict=True)])
 
 
+@pytest.mark.parametrize("seed", [None, 2, 99])
 @pytest.mark.parametrize("fn, hint", [
     (lambda b, a: torch.stack([(y.norm() - x.norm()).abs() / x.norm() for x, y in zip(b, a, strict=True)]),
      "difference of the norms"),
@@ -17,20 +18,60 @@ def right(before, after):
      "square root"),
     (lambda b, a: torch.stack([(y - x).abs().max() / x.abs().max() for x, y in zip(b, a, strict=True)]),
      "differs"),
-    (lambda b, a: torch.tensor([0.0]), "shape"),
+    (lambda b, a: torch.zeros(len(b) + 1), "shape"),
     (lambda b, a: undefined_name, "NameError"),  # noqa: F821
 ])
-def test_wrong_answers_fail_with_a_hint(fn, hint, capsys):
-    assert not gb.checks.check_update_ratios(fn)
+def test_wrong_answers_fail_with_a_hint(fn, hint, seed, capsys):
+    assert not gb.checks.check_update_ratios(fn, seed=seed)
     out = capsys.readouterr().out
     assert out.startswith("Not yet:") and hint in out
 
 
 def test_right_answer_passes(capsys):
     assert gb.checks.check_update_ratios(right)
-    assert capsys.readouterr().out.startswith("Correct:")
+    assert gb.checks.check_update_ratios(lambda b, a: right(b, a).tolist())  # a list of floats is fine too
+    assert capsys.readouterr().out.count("Correct:") == 2
+    for seed in (0, 1, 12345):  # the graders' fresh inputs
+        assert gb.checks.check_update_ratios(right, seed=seed)
+    assert capsys.readouterr().out.count("Correct:") == 3
+
+
+def test_seeded_cases_are_fresh_repeatable_and_include_a_rotation():
+    seen = []
+
+    def record(before, after):
+        seen.append(([b.clone() for b in before], [a.clone() for a in after]))
+        return right(before, after)
+
+    for seed in (3, 3, 4):
+        assert gb.checks.check_update_ratios(record, seed=seed)
+    first, again, other = seen[:3], seen[3:6], seen[6:]
+    assert all(all(torch.equal(x, y) for x, y in zip(p[0] + p[1], q[0] + q[1], strict=True))
+               for p, q in zip(first, again, strict=True))
+    assert any(len(p[0]) != len(q[0]) or any(x.shape != y.shape or not torch.equal(x, y)
+                                             for x, y in zip(p[0], q[0], strict=False))
+               for p, q in zip(first, other, strict=True))
+    (W,), (V,) = first[2]
+    assert torch.allclose(W.norm(), V.norm()) and not torch.allclose(W, V)  # a rotation keeps the norm
+
+
+def test_messages_do_not_print_the_reference(capsys):
+    seen = []
+
+    def half(before, after):
+        seen.append(right(before, after))
+        return 0.5 * seen[-1]
+
+    for seed in (None, 5):
+        assert not gb.checks.check_update_ratios(half, seed=seed)
+        out = capsys.readouterr().out
+        values = seen[-1].tolist()
+        assert all(f"{v:.6g}" not in out and f"{v:.4g}" not in out and f"{v:.1e}" not in out for v in values), out
+        assert "where your value is" in out
 
 
 def test_not_a_function_is_a_type_error():
     with pytest.raises(TypeError, match="pass your function itself"):
         gb.checks.check_update_ratios([1.0])
+    with pytest.raises(TypeError, match="seed must be a whole number"):
+        gb.checks.check_update_ratios(right, seed=2.0)

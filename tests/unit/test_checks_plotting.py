@@ -1,3 +1,5 @@
+import math
+
 import gradbook as gb
 import matplotlib
 import pytest
@@ -6,15 +8,32 @@ import torch
 matplotlib.use("Agg")
 
 
+# Right answers written out: the checks refuse the package's own helpers (tests/unit/test_checks_ch01.py, ch02).
 def right_chain(w, b, x, activation):
-    return gb.chain_bias_grads(w, b, x, activation)
+    z, a = [], x
+    for w_j, b_j in zip(w, b, strict=True):
+        z.append(w_j * a + b_j)
+        a = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda t: t}[activation](z[-1])
+    fprime = gb.derivative(activation)(torch.stack(z))
+    return torch.stack([fprime[j] * (w[j + 1:] * fprime[j + 1:]).prod() for j in range(len(w))])
+
+
+def right_two_layer(x, y, w1, w2):
+    h = x @ w1
+    g = 2 * (h.clamp(min=0) @ w2 - y)
+    return x.T @ ((g @ w2.T) * (h > 0)), h.clamp(min=0).T @ g
+
+
+def right_width(w):
+    w = abs(w)
+    return 0.0 if w < 4 else (2 / w) * math.log(w * (1 + math.sqrt(1 - 4 / w)) / 2 - 1)
 
 
 def test_checks_accept_right_answers(capsys):
     assert gb.checks.check_chain_bias_grads(right_chain)
-    assert gb.checks.check_two_layer_grads(lambda *a: gb.two_layer_relu_grads(*a)[1:])
-    assert gb.checks.check_sigmoid_second(gb.sigmoid_second)
-    assert gb.checks.check_gain_interval_width(gb.gain_interval_width)
+    assert gb.checks.check_two_layer_grads(right_two_layer)
+    assert gb.checks.check_sigmoid_second(lambda z: gb.sigmoid_prime(z) * (1 - 2 * torch.sigmoid(z)))
+    assert gb.checks.check_gain_interval_width(right_width)
     assert capsys.readouterr().out.count("Correct:") == 4
 
 
@@ -24,17 +43,17 @@ def test_checks_accept_right_answers(capsys):
         (gb.checks.check_chain_bias_grads, lambda w, b, x, a: torch.ones_like(w), "differs"),
         # forgetting the factor w_k: right for one neuron, wrong for a chain
         (gb.checks.check_chain_bias_grads,
-         lambda w, b, x, a: gb.chain_bias_grads(torch.ones_like(w), b, x, a) * 0 + 1e-3, "differs"),
+         lambda w, b, x, a: right_chain(torch.ones_like(w), b, x, a), "differs"),
         (gb.checks.check_two_layer_grads, lambda x, y, w1, w2: (x.T @ x, w2), "grad_w2"),
         (gb.checks.check_two_layer_grads,
-         lambda x, y, w1, w2: (torch.zeros_like(w1), gb.two_layer_relu_grads(x, y, w1, w2)[2]),
+         lambda x, y, w1, w2: (torch.zeros_like(w1), right_two_layer(x, y, w1, w2)[1]),
          "grad_w2 is right"),
         (gb.checks.check_two_layer_grads, lambda x, y, w1, w2: 3, "pair"),
         (gb.checks.check_sigmoid_second, lambda z: gb.sigmoid_prime(z), "Hint"),
         (gb.checks.check_sigmoid_second, lambda z: 1 / 0, "ZeroDivisionError"),
         (gb.checks.check_gain_interval_width, lambda w: 0.3, "the set is empty"),
         (gb.checks.check_gain_interval_width,
-         lambda w: gb.gain_interval_width(w) if w > 0 else 0.0, "sign of w"),
+         lambda w: right_width(w) if w > 0 else 0.0, "sign of w"),
         (gb.checks.check_gain_interval_width, lambda w: "wide", "return a number"),
     ],
 )

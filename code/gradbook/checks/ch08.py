@@ -6,17 +6,39 @@ import math
 
 import torch
 
+from .._validate import generator
+from ..clipping import clip_by_norm
 from ._common import _call, _compare, _fail, _pass, _require_callable
 
 __all__ = ["check_clip_by_norm"]
 
 
-def _reference(grads: list[torch.Tensor], max_norm: float) -> list[torch.Tensor]:
-    """Clipping by the norm of all entries together, written independently in float64."""
-    squares = sum(float((g.double() ** 2).sum()) for g in grads)
-    norm = math.sqrt(squares)
-    scale = max_norm / norm if norm > max_norm else 1.0
-    return [g.double() * scale for g in grads]
+#: What the reader's function may not call (the exercise says so); the check enforces it.
+FORBIDDEN = ("gradbook.clip_by_norm", "torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grads_with_norm_")
+
+
+def _expected(grads: list[torch.Tensor], max_norm: float) -> list[torch.Tensor]:
+    """The package's own clipping (chapter 8), in float64; called by the check, never by the reader."""
+    return clip_by_norm([g.double() for g in grads], max_norm)
+
+
+def _random_cases(seed: int):
+    """Fresh gradients drawn from ``seed``: what a grader runs, on inputs no one has seen."""
+    gen = generator(seed)
+    cases = []
+    for k in range(6):
+        n = int(torch.randint(1, 5, (), generator=gen))
+        grads = []
+        for _ in range(n):
+            shape = tuple(int(v) for v in torch.randint(1, 6, (int(torch.randint(1, 4, (), generator=gen)),),
+                                                        generator=gen))
+            scale = 10.0 ** float(torch.empty(()).uniform_(-3, 3, generator=gen))
+            grads.append(scale * torch.randn(shape, generator=gen, dtype=torch.float64))
+        norm = math.sqrt(sum(float((g**2).sum()) for g in grads))
+        # thresholds below and above the norm, alternately
+        max_norm = norm * (0.1 if k % 2 == 0 else 3.0) if norm > 0 else 1.0
+        cases.append((f"random gradient {k + 1} of {len(grads)} tensor(s)", grads, max_norm))
+    return cases
 
 
 def _cases():
@@ -62,19 +84,22 @@ def _hint(got: list[torch.Tensor], grads: list[torch.Tensor], max_norm: float) -
     return ""
 
 
-def check_clip_by_norm(fn) -> bool:
+def check_clip_by_norm(fn, *, seed: int | None = None) -> bool:
     """Chapter 8: ``fn(grads, max_norm)`` must clip a list of gradient tensors by their total norm.
 
     ``grads`` is a list of floating-point tensors and ``max_norm`` a positive number. The
     answer is a list of *new* tensors of the same shapes (the inputs must not change):
     all of ``grads`` multiplied by ``max_norm / ||g||`` when the norm ``||g||`` of all their
-    entries together exceeds ``max_norm``, and unchanged copies otherwise.
+    entries together exceeds ``max_norm``, and unchanged copies otherwise. It may not call
+    :data:`FORBIDDEN`. With ``seed`` (an int) it runs on six fresh random gradients drawn
+    from that seed instead of the seven documented ones.
     """
     _require_callable(fn, "fn(grads, max_norm)")
-    for description, grads, max_norm in _cases():
-        expected = _reference(grads, max_norm)
+    cases = _cases() if seed is None else _random_cases(seed)
+    for description, grads, max_norm in cases:
+        expected = _expected(grads, max_norm)
         inputs = [g.clone() for g in grads]
-        got, err = _call(fn, inputs, max_norm)
+        got, err = _call(fn, inputs, max_norm, forbid=FORBIDDEN)
         if err is None and not all(torch.equal(a, b) for a, b in zip(inputs, grads, strict=True)):
             err = "your function changed the tensors it was given; return new tensors instead"
         if err is None:
@@ -96,4 +121,4 @@ def check_clip_by_norm(fn) -> bool:
             err += " (the norm of a zero gradient is 0: do not divide by it)"
         if err:
             return _fail(f"{description}: {err}.")
-    return _pass("your clipping matches the reference on all seven gradients, and leaves its inputs alone.")
+    return _pass(f"your clipping matches the reference on all {len(cases)} gradients, and leaves its inputs alone.")

@@ -2,9 +2,11 @@
 
 The reference is PyTorch's own ``nn.LSTMCell`` and ``nn.GRUCell``, loaded with the same
 weights, so a reader's step is compared with an implementation written independently of
-``gb.RecurrentNet``. Both checks use PyTorch's weight layout: the gates are stacked in the
-rows of ``W_ih`` (input to hidden), ``W_hh`` (hidden to hidden) and the two biases, in
-the order (input, forget, cell, output) for the LSTM and (reset, update, new) for the GRU.
+``gb.RecurrentNet``; the reader's step may not call them, nor the package's cells
+(:data:`FORBIDDEN_LSTM`, :data:`FORBIDDEN_GRU`). Both checks use PyTorch's weight layout:
+the gates are stacked in the rows of ``W_ih`` (input to hidden), ``W_hh`` (hidden to
+hidden) and the two biases, in the order (input, forget, cell, output) for the LSTM and
+(reset, update, new) for the GRU.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .._validate import generator
 from ._common import _as_float64, _call, _compare, _fail, _pass, _require_callable
 
 __all__ = ["check_gru_step", "check_lstm_step"]
@@ -19,29 +22,57 @@ __all__ = ["check_gru_step", "check_lstm_step"]
 F64 = torch.float64
 _SIZES = ((1, 3, 4), (5, 2, 3), (7, 6, 8))  # (batch, input_size, hidden_size); batch 1 on purpose
 
+#: The package's cells, written out (``RecurrentNet.step``) or batched (``StackedRNN``).
+_PACKAGE_CELLS = ("gradbook.RecurrentNet.step", "gradbook.StackedRNN.forward")
+#: What the reader's LSTM step may not call (the exercise says so); the check enforces it.
+FORBIDDEN_LSTM = (*_PACKAGE_CELLS, "torch.nn.LSTMCell.forward", "torch.nn.LSTM.forward", "torch.lstm_cell",
+                  "torch._VF.lstm_cell", "torch.lstm", "torch._VF.lstm")
+#: What the reader's GRU step may not call.
+FORBIDDEN_GRU = (*_PACKAGE_CELLS, "torch.nn.GRUCell.forward", "torch.nn.GRU.forward", "torch.gru_cell",
+                 "torch._VF.gru_cell", "torch.gru", "torch._VF.gru")
+
 
 def _weights(cell: nn.Module) -> tuple[torch.Tensor, ...]:
     return tuple(p.detach().clone() for p in (cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh))
 
 
-def _lstm_cases():
+def _random_sizes(seed: int):
+    """Four (batch, input_size, hidden_size, weight scale) drawn from ``seed``, the first of batch size 1."""
+    gen = generator(seed)
+
+    def randint(low, high):
+        return int(torch.randint(low, high + 1, (), generator=gen))
+
+    sizes = [(1 if k == 0 else randint(2, 8), randint(1, 6), randint(1, 8),
+              float(torch.empty((), dtype=F64).uniform_(0.5, 1.5, generator=gen))) for k in range(4)]
+    return gen, sizes
+
+
+def _lstm_case(gen, batch, n_in, n_h, what, scale=1.0):
     """(description, inputs, (h_new, c_new)) with the reference from nn.LSTMCell."""
-    gen = torch.Generator().manual_seed(9)
-    cases = []
-    for batch, n_in, n_h in _SIZES:
-        with torch.random.fork_rng():  # the cell's default init must not move the reader's generator
-            cell = nn.LSTMCell(n_in, n_h, dtype=F64)
-        with torch.no_grad():  # weights of order 1, so every gate matters and none is saturated
-            for p in cell.parameters():
-                p.copy_(torch.randn(p.shape, generator=gen, dtype=F64))
-        x = torch.randn(batch, n_in, generator=gen, dtype=F64)
-        h = torch.randn(batch, n_h, generator=gen, dtype=F64).tanh()
-        c = 2 * torch.randn(batch, n_h, generator=gen, dtype=F64)
-        with torch.no_grad():
-            h_new, c_new = cell(x, (h, c))
-        what = f"batch {batch}, {n_in} inputs, {n_h} hidden units"
-        cases.append((what, (x, h, c, *_weights(cell)), (h_new, c_new)))
-    return cases
+    with torch.random.fork_rng():  # the cell's default init must not move the reader's generator
+        cell = nn.LSTMCell(n_in, n_h, dtype=F64)
+    with torch.no_grad():  # weights of order 1, so every gate matters and none is saturated
+        for p in cell.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=F64) * scale)
+    x = torch.randn(batch, n_in, generator=gen, dtype=F64)
+    h = torch.randn(batch, n_h, generator=gen, dtype=F64).tanh()
+    c = 2 * torch.randn(batch, n_h, generator=gen, dtype=F64)
+    with torch.no_grad():
+        h_new, c_new = cell(x, (h, c))
+    return what, (x, h, c, *_weights(cell)), (h_new, c_new)
+
+
+def _lstm_cases(seed: int | None = None):
+    """The three documented cases, or with ``seed`` four fresh ones (what a grader runs)."""
+    if seed is None:
+        gen = torch.Generator().manual_seed(9)
+        return [_lstm_case(gen, batch, n_in, n_h, f"batch {batch}, {n_in} inputs, {n_h} hidden units")
+                for batch, n_in, n_h in _SIZES]
+    gen, sizes = _random_sizes(seed)
+    return [_lstm_case(gen, batch, n_in, n_h, f"random case {k + 1} (batch {batch}, {n_in} inputs, "
+                                              f"{n_h} hidden units)", scale)
+            for k, (batch, n_in, n_h, scale) in enumerate(sizes)]
 
 
 def _lstm_variant(x, h, c, W_ih, W_hh, b_ih, b_hh, *, order="ifgo", hh_bias=True, forget=True, squash=True):
@@ -72,17 +103,21 @@ def _as_pair(got):
     return (None, err) if err else ((h_new, c_new), None)
 
 
-def check_lstm_step(fn) -> bool:
+def check_lstm_step(fn, *, seed: int | None = None) -> bool:
     """Chapter 9: ``fn(x, h, c, W_ih, W_hh, b_ih, b_hh)`` must return one LSTM step ``(h_new, c_new)``.
 
     ``x`` has shape (batch, input_size), ``h`` and ``c`` (batch, hidden_size); ``W_ih``
     (4 hidden_size, input_size), ``W_hh`` (4 hidden_size, hidden_size) and the biases
     (4 hidden_size,) hold the gates in PyTorch's order (input, forget, cell, output). The
-    answer is compared with ``torch.nn.LSTMCell`` on three cases, one of batch size 1.
+    answer is compared with ``torch.nn.LSTMCell`` on three cases, one of batch size 1; ``fn``
+    may not call :data:`FORBIDDEN_LSTM` (PyTorch's LSTM layers and cells, the package's
+    cells). With ``seed`` (an int) it runs on four fresh random cases drawn from that seed
+    (random sizes and weights, the first of batch size 1) instead.
     """
     _require_callable(fn, "fn(x, h, c, W_ih, W_hh, b_ih, b_hh)")
-    for what, args, (h_ref, c_ref) in _lstm_cases():
-        got, err = _call(fn, *(a.clone() for a in args))
+    cases = _lstm_cases(seed)
+    for what, args, (h_ref, c_ref) in cases:
+        got, err = _call(fn, *(a.clone() for a in args), forbid=FORBIDDEN_LSTM)
         if err is None:
             got, err = _as_pair(got)
         if err is None:
@@ -100,26 +135,33 @@ def check_lstm_step(fn) -> bool:
                         break
         if err:
             return _fail(f"{what}: {err}.")
-    return _pass("your LSTM step matches torch.nn.LSTMCell on all three cases, batch size 1 included.")
+    return _pass(f"your LSTM step matches torch.nn.LSTMCell on all {len(cases)} cases, batch size 1 included.")
 
 
-def _gru_cases():
+def _gru_case(gen, batch, n_in, n_h, what, scale=1.0):
     """(description, inputs, h_new) with the reference from nn.GRUCell."""
-    gen = torch.Generator().manual_seed(19)
-    cases = []
-    for batch, n_in, n_h in _SIZES:
-        with torch.random.fork_rng():
-            cell = nn.GRUCell(n_in, n_h, dtype=F64)
-        with torch.no_grad():
-            for p in cell.parameters():
-                p.copy_(torch.randn(p.shape, generator=gen, dtype=F64))
-        x = torch.randn(batch, n_in, generator=gen, dtype=F64)
-        h = torch.randn(batch, n_h, generator=gen, dtype=F64).tanh()
-        with torch.no_grad():
-            h_new = cell(x, h)
-        what = f"batch {batch}, {n_in} inputs, {n_h} hidden units"
-        cases.append((what, (x, h, *_weights(cell)), h_new))
-    return cases
+    with torch.random.fork_rng():
+        cell = nn.GRUCell(n_in, n_h, dtype=F64)
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=F64) * scale)
+    x = torch.randn(batch, n_in, generator=gen, dtype=F64)
+    h = torch.randn(batch, n_h, generator=gen, dtype=F64).tanh()
+    with torch.no_grad():
+        h_new = cell(x, h)
+    return what, (x, h, *_weights(cell)), h_new
+
+
+def _gru_cases(seed: int | None = None):
+    """The three documented cases, or with ``seed`` four fresh ones."""
+    if seed is None:
+        gen = torch.Generator().manual_seed(19)
+        return [_gru_case(gen, batch, n_in, n_h, f"batch {batch}, {n_in} inputs, {n_h} hidden units")
+                for batch, n_in, n_h in _SIZES]
+    gen, sizes = _random_sizes(seed)
+    return [_gru_case(gen, batch, n_in, n_h, f"random case {k + 1} (batch {batch}, {n_in} inputs, "
+                                             f"{n_h} hidden units)", scale)
+            for k, (batch, n_in, n_h, scale) in enumerate(sizes)]
 
 
 def _gru_variant(x, h, W_ih, W_hh, b_ih, b_hh, *, order="rzn", hh_bias=True, reset_first=False, swap_z=False):
@@ -145,17 +187,21 @@ _GRU_HINTS = (
 )
 
 
-def check_gru_step(fn) -> bool:
+def check_gru_step(fn, *, seed: int | None = None) -> bool:
     """Chapter 9: ``fn(x, h, W_ih, W_hh, b_ih, b_hh)`` must return one GRU step ``h_new``.
 
     ``x`` has shape (batch, input_size) and ``h`` (batch, hidden_size); ``W_ih``
     (3 hidden_size, input_size), ``W_hh`` (3 hidden_size, hidden_size) and the biases
     (3 hidden_size,) hold the gates in PyTorch's order (reset, update, new). The answer is
-    compared with ``torch.nn.GRUCell`` on three cases, one of batch size 1.
+    compared with ``torch.nn.GRUCell`` on three cases, one of batch size 1; ``fn`` may not
+    call :data:`FORBIDDEN_GRU` (PyTorch's GRU layers and cells, the package's cells). With
+    ``seed`` (an int) it runs on four fresh random cases drawn from that seed (random sizes
+    and weights, the first of batch size 1) instead.
     """
     _require_callable(fn, "fn(x, h, W_ih, W_hh, b_ih, b_hh)")
-    for what, args, h_ref in _gru_cases():
-        got, err = _call(fn, *(a.clone() for a in args))
+    cases = _gru_cases(seed)
+    for what, args, h_ref in cases:
+        got, err = _call(fn, *(a.clone() for a in args), forbid=FORBIDDEN_GRU)
         if err is None and isinstance(got, tuple | list):
             err = "return the new hidden state h_new alone, not a tuple"
         if err is None:
@@ -169,4 +215,4 @@ def check_gru_step(fn) -> bool:
                         break
         if err:
             return _fail(f"{what}: {err}.")
-    return _pass("your GRU step matches torch.nn.GRUCell on all three cases, batch size 1 included.")
+    return _pass(f"your GRU step matches torch.nn.GRUCell on all {len(cases)} cases, batch size 1 included.")
