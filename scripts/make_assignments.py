@@ -15,7 +15,8 @@ checks the solutions against the tests and writes
 * ``OUT/chNN/autograder/``: what only the instructor keeps: the notebook with the
   solutions and ``chNN-autograder_*.zip``, the autograder, which holds the hidden tests:
   the same checks run on fresh random inputs drawn from seeds that appear nowhere else
-  (from ``GRADBOOK_GRADING_SEED``, or fresh random ones).
+  (from ``GRADBOOK_GRADING_SEED``, or fresh random ones), and the reference answers the
+  package does not ship (instructor/gradbook_references.py, an autograder-only file).
 
 A submission is graded with Otter's own command, locally and without Docker:
 ``otter run -a OUT/chNN/autograder/chNN-autograder_*.zip -o RESULTS submission.ipynb``
@@ -47,6 +48,9 @@ from bookfiles import ROOT, chapters
 from make_notebooks import colab_cell
 
 OUT = ROOT / "_build" / "assignments"
+#: The reference answers that only the autograder holds (the checks need them for their
+#: random inputs; the installed package does not ship them).
+REFERENCES = ROOT / "instructor" / "gradbook_references.py"
 
 EXERCISE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{exercise\}[^\n]*\n(?P<body>.*?)\n(?P=fence)[ \t]*$", re.M | re.S)
 SOLUTION = re.compile(r"^```\{solution-start\} (?P<label>[\w-]+)[^\n]*\n(?P<body>.*?)^```\{solution-end\}[^\n]*\n```",
@@ -160,6 +164,8 @@ def master_notebook(path: Path, seeds: list[int], run_tests: bool = True) -> tup
         _raw("# ASSIGNMENT CONFIG\n" + yaml.safe_dump({
             "name": name, "init_cell": False, "check_all_cell": False, "export_cell": False,
             "run_tests": run_tests, "solutions_pdf": False, "generate": True,
+            # The reference answers the package does not ship, for the hidden tests only.
+            "autograder_files": [REFERENCES.name],
         }, sort_keys=False).rstrip()),
         _md(f"# Assignment: chapter {number}, {title}\n\n"
             "Answer every exercise in the cell under it. A coding task has a cell to complete "
@@ -269,6 +275,7 @@ def build(path: Path, out: Path, seeds: list[int], run_tests: bool = True) -> di
     nb, summary = master_notebook(path, seeds, run_tests)
     master = target / "master" / f"{name}.ipynb"
     nbformat.write(nb, master)
+    shutil.copy(REFERENCES, target / "master" / REFERENCES.name)
     done = subprocess.run([otter_command(), "assign", str(master), str(target)], capture_output=True, text=True,
                           cwd=target / "master")
     if done.returncode != 0:

@@ -116,3 +116,26 @@ def test_an_answer_that_only_passes_the_visible_check_gets_nothing(built, tmp_pa
     assert gb.checks.check_clip_by_norm(namespace["my_clip_by_norm"])  # fools the visible check
     gamed = _with_answer(built, tmp_path, "gamed", code)
     assert _grade(built, gamed, tmp_path) == 0.0
+
+
+def test_hidden_tests_use_references_only_the_autograder_holds(tmp_path):
+    # Chapter 4's reference is the exercise's answer, so the package ships only the expected
+    # answers of the documented inputs; the hidden tests' random inputs need
+    # instructor/gradbook_references.py, an autograder-only file.
+    out = tmp_path / "built"
+    assert make_assignments.main(["--out", str(out), "--only", "ch04"]) == 0
+    assert sorted(p.name for p in (out / "ch04" / "student").iterdir()) == ["ch04.ipynb"]
+    assert "gradbook_references" not in (out / "ch04" / "student" / "ch04.ipynb").read_text()
+    (zipfile,) = (out / "ch04" / "autograder").glob("ch04-autograder_*.zip")
+    import zipfile as zf
+
+    assert "files/gradbook_references.py" in zf.ZipFile(zipfile).namelist()
+    results = tmp_path / "results"
+    results.mkdir()
+    done = subprocess.run([make_assignments.otter_command(), "run", "-a", str(zipfile), "-o", str(results),
+                           str(out / "ch04" / "autograder" / "ch04.ipynb")], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    tests = json.loads((results / "results.json").read_text())["tests"]
+    scored = [t for t in tests if "max_score" in t]
+    assert sum(t["score"] for t in scored) == sum(t["max_score"] for t in scored) > 0

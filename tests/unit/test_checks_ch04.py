@@ -1,6 +1,9 @@
 """Chapter 4's exercise check: right answers pass, typical mistakes are named, the monitor is refused."""
 
+import sys
+
 import gradbook as gb
+import gradbook_references  # instructor/: on sys.path through tests/conftest.py
 import pytest
 import torch
 
@@ -45,7 +48,8 @@ def test_check_accepts_right_answers(capsys):
 def test_seeded_cases_cover_every_kind():
     from gradbook.checks import ch04
 
-    answers = [[ch04._reference(losses, norms) for _, losses, norms in ch04._random_cases(seed)] for seed in range(20)]
+    answers = [[gradbook_references.first_nonfinite(losses, norms) for _, losses, norms in ch04._random_cases(seed)]
+               for seed in range(20)]
     assert all(a[0] is None for a in answers)  # huge but finite
     assert all(a[1] is not None and a[1][1] == [] for a in answers)  # the loss alone
     assert all(a[2] is not None and len(a[2][1]) == 1 for a in answers)  # a gradient before the loss
@@ -67,9 +71,9 @@ def test_the_monitor_and_the_reference_are_refused(seed, capsys):
     assert by_monitor(losses, norms) == first_nonfinite(losses, norms)  # it would pass
     assert not gb.checks.check_first_nonfinite(by_monitor, seed=seed)
     assert "called gradbook.GradientMonitor.record, which" in capsys.readouterr().out
-    reference = ch04._reference  # a reference taken before the check runs is caught too
+    reference = gradbook_references.first_nonfinite  # taken before the check runs: caught too
     assert not gb.checks.check_first_nonfinite(lambda losses, norms: reference(losses, norms), seed=seed)
-    assert "called gradbook.checks.ch04._reference, which" in capsys.readouterr().out
+    assert "called gradbook_references.first_nonfinite, which" in capsys.readouterr().out
     assert by_monitor(losses, norms) == (2, [2])  # restored afterwards
 
 
@@ -77,7 +81,7 @@ def test_messages_do_not_give_the_answer(capsys):
     from gradbook.checks import ch04
 
     for _, losses, norms in ch04._cases():
-        answer = ch04._reference(losses, norms)
+        answer = gradbook_references.first_nonfinite(losses, norms)
         if answer is None:
             continue
         step, layers = answer
@@ -165,3 +169,26 @@ def test_check_names_the_mistake_on_seeded_runs(capsys):
 def test_check_rejects_non_functions():
     with pytest.raises(TypeError, match="pass your function itself"):
         gb.checks.check_first_nonfinite(None)
+
+
+def test_the_documented_answers_are_the_references_and_the_package_has_no_reference():
+    from gradbook.checks import ch04
+
+    assert ch04.EXPECTED == [gradbook_references.first_nonfinite(l, n) for _, l, n in ch04._cases()]
+    assert not hasattr(ch04, "_reference")
+
+
+def test_random_inputs_without_the_instructors_references_say_so(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_references(name, *args, **kwargs):
+        if name == "gradbook_references":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_references)
+    monkeypatch.delitem(sys.modules, "gradbook_references", raising=False)
+    with pytest.raises(ValueError, match="make assignments"):
+        gb.checks.check_first_nonfinite(first_nonfinite, seed=1)

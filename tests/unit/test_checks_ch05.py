@@ -3,6 +3,7 @@
 import math
 
 import gradbook as gb
+import gradbook_references  # instructor/: on sys.path through tests/conftest.py
 import pytest
 import torch
 
@@ -49,13 +50,12 @@ def test_seeded_cases_are_fresh_and_repeatable():
 
 @pytest.mark.parametrize("check", [gb.checks.check_forward_std, gb.checks.check_backward_std])
 def test_looking_the_gain_up_is_refused(check, capsys):
-    from gradbook.checks import ch05
 
     gain = torch.nn.init.calculate_gain  # a reference taken before the check runs is caught too
     assert not check(lambda f, n: gain("relu") / math.sqrt(n))
     assert "called torch.nn.init.calculate_gain, which this exercise asks you to do without" in capsys.readouterr().out
-    assert not check(lambda f, n: 1 / math.sqrt(n * ch05._moments(f)["second"]), seed=1)
-    assert "called gradbook.checks.ch05._moments, which" in capsys.readouterr().out
+    assert not check(lambda f, n: 1 / math.sqrt(n * gradbook_references.normal_moments(f)["second"]), seed=1)
+    assert "called gradbook_references.normal_moments, which" in capsys.readouterr().out
     assert torch.nn.init.calculate_gain("relu") == math.sqrt(2)  # restored afterwards
 
 
@@ -63,7 +63,7 @@ def test_messages_do_not_print_the_reference(capsys):
     from gradbook.checks import ch05
 
     for name, f, n in ch05._CASES[:3]:
-        expected = 1 / math.sqrt(n * ch05._moments(f)["second"])
+        expected = 1 / math.sqrt(n * gradbook_references.normal_moments(f)["second"])
         assert not gb.checks.check_forward_std(lambda g, m, f=f: forward_std(g, m) * (1.2 if g is f else 1.0))
         out = capsys.readouterr().out
         assert f"for {name} with fan_in = {n} your std is too large" in out
@@ -105,3 +105,12 @@ def test_checks_reject_non_functions():
         gb.checks.check_forward_std(0.1)
     with pytest.raises(TypeError, match="pass your function itself"):
         gb.checks.check_backward_std("relu")
+
+
+def test_the_documented_moments_are_the_references_and_the_package_has_no_quadrature():
+    from gradbook.checks import ch05
+
+    for (_, f, _), stored in zip(ch05._CASES, ch05.EXPECTED_MOMENTS, strict=True):
+        computed = gradbook_references.normal_moments(f)
+        assert all(abs(stored[k] - computed[k]) <= 1e-12 for k in stored)
+    assert not hasattr(ch05, "_moments")

@@ -1,6 +1,7 @@
 """Chapter 12's exercise check: the right update-to-weight ratios pass, the usual mistakes fail with a hint."""
 
 import gradbook as gb
+import gradbook_references  # instructor/: on sys.path through tests/conftest.py
 import pytest
 import torch
 
@@ -75,3 +76,16 @@ def test_not_a_function_is_a_type_error():
         gb.checks.check_update_ratios([1.0])
     with pytest.raises(TypeError, match="seed must be a whole number"):
         gb.checks.check_update_ratios(right, seed=2.0)
+
+
+def test_the_documented_ratios_are_the_references_and_the_reference_is_refused(capsys):
+    import torch
+    from gradbook.checks import ch12
+
+    for k, (_, before, after) in enumerate(ch12._cases()):
+        assert torch.equal(torch.tensor(ch12.EXPECTED[k], dtype=torch.float64),
+                           gradbook_references.update_ratios(before, after))
+    assert not hasattr(ch12, "_ratios")
+    reference = gradbook_references.update_ratios
+    assert not gb.checks.check_update_ratios(lambda b, a: reference(b, a))
+    assert "called gradbook_references.update_ratios, which" in capsys.readouterr().out

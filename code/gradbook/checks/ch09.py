@@ -26,10 +26,12 @@ _SIZES = ((1, 3, 4), (5, 2, 3), (7, 6, 8))  # (batch, input_size, hidden_size); 
 _PACKAGE_CELLS = ("gradbook.RecurrentNet.step", "gradbook.StackedRNN.forward")
 #: What the reader's LSTM step may not call (the exercise says so); the check enforces it.
 FORBIDDEN_LSTM = (*_PACKAGE_CELLS, "torch.nn.LSTMCell.forward", "torch.nn.LSTM.forward", "torch.lstm_cell",
-                  "torch._VF.lstm_cell", "torch.lstm", "torch._VF.lstm")
+                  "torch._VF.lstm_cell", "torch.lstm", "torch._VF.lstm",
+                  "gradbook.checks.ch09._lstm_variant")  # with its defaults, the right step
 #: What the reader's GRU step may not call.
 FORBIDDEN_GRU = (*_PACKAGE_CELLS, "torch.nn.GRUCell.forward", "torch.nn.GRU.forward", "torch.gru_cell",
-                 "torch._VF.gru_cell", "torch.gru", "torch._VF.gru")
+                 "torch._VF.gru_cell", "torch.gru", "torch._VF.gru",
+                 "gradbook.checks.ch09._gru_variant")  # with its defaults, the right step
 
 
 def _weights(cell: nn.Module) -> tuple[torch.Tensor, ...]:
