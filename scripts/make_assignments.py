@@ -45,7 +45,9 @@ from pathlib import Path
 import nbformat
 import yaml
 from bookfiles import ROOT, chapters
+from make_notebooks import code_cell as _code
 from make_notebooks import colab_cell
+from make_notebooks import markdown_cell as _md
 
 OUT = ROOT / "_build" / "assignments"
 #: The reference answers that only the autograder holds (the checks need them for their
@@ -124,14 +126,6 @@ def plain(text: str, bib: dict[str, str]) -> str:
 
 def _raw(source: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_raw_cell(source)
-
-
-def _md(source: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_markdown_cell(source)
-
-
-def _code(source: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_code_cell(source)
 
 
 def _quiet_check(check: str, fn: str, seed: int | None) -> str:
