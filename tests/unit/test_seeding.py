@@ -37,3 +37,30 @@ def test_bad_environment_seed_is_explained(monkeypatch, raw):
 def test_bad_seed_is_rejected(seed):
     with pytest.raises((TypeError, ValueError), match="seed"):
         gb.set_seed(seed)
+
+
+def test_set_seed_is_deterministic_without_loading_the_compiler():
+    """set_seed turns on the deterministic flag that torch.use_deterministic_algorithms
+    sets, without importing torch._inductor (0.7 s of every chapter's start)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch, gradbook as gb\n"
+        "torch.use_deterministic_algorithms(False)\n"
+        "gb.set_seed(0)\n"
+        "assert torch.are_deterministic_algorithms_enabled()\n"
+        "assert not torch.is_deterministic_algorithms_warn_only_enabled()\n"
+        "assert 'torch._inductor.config' not in sys.modules or "
+        "sys.modules['torch._inductor.config'].deterministic\n"
+        "print('torch._inductor' in sys.modules)\n"
+    )
+    fresh = subprocess.run([sys.executable, "-c", code.replace(
+        "torch.use_deterministic_algorithms(False)\n", "")], capture_output=True, text=True,
+        check=True)
+    assert fresh.stdout.strip() == "False"
+    # With the compiler already loaded (torch.use_deterministic_algorithms loads it), its
+    # flag is set too, as torch's own function would.
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert loaded.stdout.strip() == "True"
