@@ -125,7 +125,17 @@ def _blank_linear(n_in: int, n_out: int, dtype: torch.dtype) -> nn.Linear:
     advances the global generator that the chapter seeded: no global state is touched,
     which keeps building networks in several threads at once repeatable.
     """
-    return nn.Linear(n_in, n_out, device="meta", dtype=dtype).to_empty(device="cpu")
+    return materialise(nn.Linear(n_in, n_out, device="meta", dtype=dtype))
+
+
+def materialise(net: nn.Module) -> nn.Module:
+    """Give a module built on the meta device uninitialised CPU storage, in place.
+
+    What ``net.to_empty(device="cpu")`` does, without its detour: ``torch.empty_like`` from
+    a meta tensor runs torch's Python meta kernels, whose first use imports SymPy (0.2 s of
+    a chapter's start). ``torch.empty`` of the same shape and dtype needs none of that.
+    """
+    return net._apply(lambda t: torch.empty(t.shape, dtype=t.dtype))
 
 
 def _orthogonal(rows: int, cols: int, gen, dtype) -> torch.Tensor:

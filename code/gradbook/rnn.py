@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ._validate import float_dtype, float_tensor, generator, integer, one_of, real
+from .models import materialise
 
 __all__ = ["KINDS", "RecurrentNet", "recurrent_net", "scaled_orthogonal"]
 
@@ -194,7 +195,7 @@ def recurrent_net(
             raise ValueError(f"forget_bias applies to kind 'lstm' only, not to {kind!r}")
     gen = generator(seed)
     # Built on the meta device: no memory, and no draw from the global generator.
-    net = RecurrentNet(kind, input_size, hidden_size, output_size, device="meta").to_empty(device="cpu")
+    net = materialise(RecurrentNet(kind, input_size, hidden_size, output_size, device="meta"))
     _pytorch_default(net, gen)
     net = net.to(dtype)
     with torch.no_grad():

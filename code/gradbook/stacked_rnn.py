@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from ._validate import float_tensor, integer, one_of
+from .models import materialise
 from .rnn import RecurrentNet
 
 __all__ = ["STACKED_KINDS", "StackedRNN"]
@@ -124,8 +125,8 @@ class StackedRNN(nn.Module):
         """Member ``i`` as a :class:`gradbook.RecurrentNet` with copies of its parameters."""
         i = integer("i", i, minimum=0, maximum=self.members - 1)
         dtype = self.weight_hh.dtype
-        net = RecurrentNet(self.kind, self.input_size, self.hidden_size, self.output_size,
-                           device="meta").to_empty(device="cpu").to(dtype)
+        net = materialise(RecurrentNet(self.kind, self.input_size, self.hidden_size,
+                                       self.output_size, device="meta")).to(dtype)
         with torch.no_grad():
             r = net.rnn
             r.weight_ih_l0.copy_(self.weight_ih[i].T)

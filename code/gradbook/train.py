@@ -110,6 +110,49 @@ def _batches(data, batch_size: int | None, seed) -> Callable[[], Batch]:
     return draw
 
 
+class _Descent:
+    """The update of ``torch.optim.SGD`` (with momentum) or ``torch.optim.Adam`` (its
+    defaults), written out with the same operations in the same order as their CPU
+    implementation, so :func:`fit` takes the same steps to the last bit (a unit test
+    compares them). Why not call them: an optimiser's first ``step()`` imports TorchDynamo,
+    the compiler, 0.7 s of a chapter that never compiles anything.
+    """
+
+    BETAS, EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults
+
+    def __init__(self, params: list[torch.Tensor], optimizer: str, lr: float, momentum: float):
+        self.params, self.optimizer, self.lr, self.momentum = params, optimizer, lr, momentum
+        self.state: list[list[torch.Tensor] | None] = [None] * len(params)
+        self.steps = [0] * len(params)  # Adam counts each parameter's own steps, as torch does
+
+    @torch.no_grad()
+    def step(self) -> None:
+        beta1, beta2 = self.BETAS
+        for i, (p, g) in enumerate(zip(self.params, (p.grad for p in self.params), strict=True)):
+            if g is None:
+                continue
+            state = self.state[i]
+            if self.optimizer == "sgd":
+                if self.momentum:
+                    if state is None:  # the first step's buffer is the gradient itself
+                        state = self.state[i] = [g.detach().clone()]
+                    else:
+                        state[0].mul_(self.momentum).add_(g)
+                    g = state[0]
+                p.add_(g, alpha=-self.lr)
+                continue
+            if state is None:  # Adam: the running mean and mean square of the gradient
+                state = self.state[i] = [torch.zeros_like(p), torch.zeros_like(p)]
+            mean, mean_sq = state
+            self.steps[i] += 1
+            mean.lerp_(g, 1 - beta1)
+            mean_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+            step = float(self.steps[i])
+            step_size = self.lr / (1 - beta1**step)
+            denom = (mean_sq.sqrt() / (1 - beta2**step) ** 0.5).add_(self.EPS)
+            p.addcdiv_(mean, denom, value=-step_size)
+
+
 def fit(
     net: nn.Module,
     data: Batch | Callable[[], Batch],
@@ -179,8 +222,7 @@ def fit(
     layers = linear_layers(net) if layer_grad_norms else []
 
     params = [p for p in net.parameters() if p.requires_grad]
-    opt = (torch.optim.SGD(params, lr=lr, momentum=momentum) if optimizer == "sgd"
-           else torch.optim.Adam(params, lr=lr))
+    opt = _Descent(params, optimizer, lr, momentum)
     losses = torch.empty(steps, dtype=torch.float64)
     norms = torch.empty(steps, dtype=torch.float64)
     per_layer = torch.empty(steps, len(layers), dtype=torch.float64) if layers else None
@@ -190,7 +232,8 @@ def fit(
     try:
         for step in range(steps):
             x, y = next_batch()
-            opt.zero_grad(set_to_none=True)
+            for p in params:
+                p.grad = None
             loss = loss_fn(net(x), y)
             loss.backward()
             losses[step] = float(loss.detach())

@@ -14,10 +14,12 @@ def _data(n=200, seed=0):
     return X, y
 
 
-def _by_hand(net, X, y, steps, lr, batch_size, seed, momentum=0.0):
-    """The loop the chapters used to write out: what fit must reproduce exactly."""
+def _by_hand(net, X, y, steps, lr, batch_size, seed, momentum=0.0, optimizer="sgd"):
+    """The loop the chapters used to write out, with torch's own optimiser: what fit (whose
+    update is written out) must reproduce to the last bit."""
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+    opt = (torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum) if optimizer == "sgd"
+           else torch.optim.Adam(net.parameters(), lr=lr))
     losses = []
     for _ in range(steps):
         idx = torch.randint(0, X.shape[0], (batch_size,), generator=gen)
@@ -29,12 +31,17 @@ def _by_hand(net, X, y, steps, lr, batch_size, seed, momentum=0.0):
     return torch.tensor(losses, dtype=torch.float64)
 
 
-@pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_fit_takes_exactly_the_steps_of_a_loop_written_out(momentum):
+@pytest.mark.parametrize(("optimizer", "momentum", "lr", "dtype"), [
+    ("sgd", 0.0, 0.05, torch.float32), ("sgd", 0.9, 0.05, torch.float32),
+    ("adam", 0.0, 1e-3, torch.float32), ("adam", 0.0, 3e-2, torch.float64),
+])
+def test_fit_takes_exactly_the_steps_of_a_loop_written_out(optimizer, momentum, lr, dtype):
     X, y = _data()
-    a, b = gb.mlp(3, 16, "tanh", "xavier", seed=4), gb.mlp(3, 16, "tanh", "xavier", seed=4)
-    record = gb.fit(a, (X, y), 25, lr=0.05, batch_size=32, seed=7, momentum=momentum)
-    expected = _by_hand(b, X, y, 25, 0.05, 32, 7, momentum)
+    X = X.to(dtype)
+    a, b = (gb.mlp(3, 16, "tanh", "xavier", seed=4).to(dtype) for _ in range(2))
+    record = gb.fit(a, (X, y), 25, lr=lr, batch_size=32, seed=7, momentum=momentum,
+                    optimizer=optimizer)
+    expected = _by_hand(b, X, y, 25, lr, 32, 7, momentum, optimizer)
     assert torch.equal(record.loss, expected)
     for p, q in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(p, q)
@@ -108,3 +115,25 @@ def test_bad_data_gets_a_clear_error():
         gb.fit(nn.Linear(2, 1), lambda: None, 1, lr=0.1, batch_size=3)
     with pytest.raises(TypeError, match="net must be a torch.nn.Module"):
         gb.fit("net", lambda: None, 1, lr=0.1)
+
+
+def test_building_and_training_loads_neither_the_compiler_nor_sympy():
+    """What every chapter does first (seed, build an MLP and an RNN, train with SGD and
+    Adam) must not import TorchDynamo (0.7 s, through torch.optim's first step) or SymPy
+    (0.2 s, through meta tensors moved with to_empty): that is start-up every chapter pays."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch, gradbook as gb\n"
+        "gb.set_seed(0)\n"
+        "X, y = torch.randn(40, 8), torch.randint(0, 3, (40,))\n"
+        "for opt in ('sgd', 'adam'):\n"
+        "    gb.fit(gb.mlp(2, 8, 'tanh', 'xavier', in_features=8, out_features=3, seed=0), (X, y), 3, lr=0.1,"
+        " optimizer=opt)\n"
+        "gb.recurrent_net('lstm', 8, 4, 3, seed=0)\n"
+        "print(sorted(m for m in ('torch._dynamo', 'sympy') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
