@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine: `make book` and `make test`.
 # Both create the virtual environment .venv and install requirements.txt when needed.
-.PHONY: help venv lock notebooks notebooks-check book student student-check assignments grade assignments-check test lint unit build-check nbval browser robust bench serve clean clean-all
+.PHONY: help venv lock execute notebooks notebooks-check book student student-check assignments grade assignments-check test lint unit build-check nbval browser robust bench serve clean clean-all
 
 PYTHON ?= python3
 VENV   := .venv
@@ -72,12 +72,17 @@ notebooks-check: $(STAMP)
 	$(BIN)/python scripts/make_notebooks.py --check
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_notebooks_render.py
 
-book: $(STAMP) $(MATHJAX)
+# The chapters run side by side first, one per core, into the execution cache that the
+# build then reads (scripts/execute_chapters.py); only chapters whose code changed run.
+execute: $(STAMP)
+	$(BIN)/python scripts/execute_chapters.py
+
+book: $(STAMP) $(MATHJAX) execute
 	$(JB) build . --builder html
 	$(BIN)/python scripts/make_notebooks.py
 
 # The same build, strict: warnings are errors and every reference must resolve.
-build-check: $(STAMP) $(MATHJAX)
+build-check: $(STAMP) $(MATHJAX) execute
 	$(JB) build . --builder html --warningiserror --nitpick --keep-going
 
 # For instructors: the chapters as notebooks without solutions, and the HTML book
@@ -86,6 +91,7 @@ build-check: $(STAMP) $(MATHJAX)
 student: $(STAMP) $(MATHJAX)
 	$(BIN)/python scripts/make_notebooks.py --student _build/student
 	$(BIN)/python scripts/make_assignments.py --student _build/student/assignments
+	$(BIN)/python scripts/execute_chapters.py --root _build/student/src
 	$(JB) build _build/student/src --builder html --warningiserror --nitpick --keep-going
 
 # Autograded assignments (Otter-Grader): one per chapter in _build/assignments/chNN/
@@ -118,10 +124,12 @@ unit: $(STAMP)
 
 # Re-execute the notebooks the build executed and compare every text output, glued
 # numbers included (tests/export_executed.py takes them from the build's execution cache).
+# One notebook per core (pytest-xdist): --dist loadscope keeps a notebook's cells together,
+# in order, on one worker and its kernel.
 nbval: $(STAMP)
 	$(BIN)/python tests/export_executed.py
 	PYTHONPATH=tests $(BIN)/python -m pytest -p nbval_history --nbval _build/nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
-	  -p no:cacheprovider -q
+	  -p no:cacheprovider -q -n auto --dist loadscope
 
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/test_browser.py -q

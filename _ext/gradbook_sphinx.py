@@ -117,20 +117,31 @@ def _set_fingerprint(app, config) -> None:
     config.gradbook_environment_fingerprint = environment_fingerprint(Path(app.srcdir), config.gradbook_environment)
 
 
-def _clear_stale_cache(app) -> None:
-    """Empty the execution cache when the environment's fingerprint differs from the one it was filled under."""
-    cache_path = Path(app.env.mystnb_config.execution_cache_path)
+def clear_stale_cache(cache_path: Path, fingerprint: str) -> bool:
+    """Empty the execution cache at ``cache_path`` if the environment's fingerprint differs
+    from the one it was filled under, and record the current one; True if it was emptied.
+
+    Also called by ``scripts/execute_chapters.py``, which fills the cache before Sphinx
+    runs (chapters in parallel) and must not take a stale execution for a current one.
+    """
     stamp = cache_path.parent / STAMP
-    fingerprint = app.config.gradbook_environment_fingerprint
     if stamp.exists() and stamp.read_text().strip() == fingerprint:
-        return
+        return False
+    emptied = False
     if cache_path.exists():
         from jupyter_cache import get_cache
 
         get_cache(str(cache_path)).clear_cache()
-        LOGGER.info("gradbook: the package or the environment changed; every page is executed again")
+        emptied = True
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint + "\n")
+    return emptied
+
+
+def _clear_stale_cache(app) -> None:
+    cache_path = Path(app.env.mystnb_config.execution_cache_path)
+    if clear_stale_cache(cache_path, app.config.gradbook_environment_fingerprint):
+        LOGGER.info("gradbook: the package or the environment changed; every page is executed again")
 
 
 #: Pages that read what the build cannot see change (the claims ledger and the

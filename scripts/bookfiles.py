@@ -37,9 +37,9 @@ def pages(toc: Path | None = None) -> list[str]:
     return _files(data)
 
 
-def chapters() -> list[Path]:
-    """The chapter notebooks named in _toc.yml (``book/chNN_*.md``), in book order."""
-    paths = [ROOT / f"{f}.md" for f in pages()]
+def chapters(root: Path = ROOT) -> list[Path]:
+    """The chapter notebooks named in ``root``'s _toc.yml (``book/chNN_*.md``), in book order."""
+    paths = [root / f"{f}.md" for f in pages(root / "_toc.yml")]
     return [p for p in paths if CHAPTER.fullmatch(p.stem) and p.exists()]
 
 

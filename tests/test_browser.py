@@ -33,6 +33,12 @@ BRANCH = CONFIG["repository"].get("branch", "main")
 
 pytestmark = pytest.mark.browser
 
+#: How long any wait may take, in milliseconds. The tests wait for conditions (the page's
+#: load event, MathJax's typesetting, no request in flight), never for a fixed time; this
+#: limit only ends a wait that will never be met. Playwright's default (30 s) was hit on a
+#: machine busy with other work, so it is set far above what a page needs.
+WAIT_MS = 300_000
+
 
 def _pages() -> list[str]:
     """Every page of the current build: the table of contents plus Sphinx's own pages."""
@@ -74,10 +80,17 @@ def browser():
         b.close()
 
 
+def _new_page(browser):
+    page = browser.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.set_default_navigation_timeout(WAIT_MS)
+    return page
+
+
 def _open(browser, server, page_path):
     """Load a page with every request outside the local server blocked; return the page and
     the problems seen while it loaded."""
-    page = browser.new_page()
+    page = _new_page(browser)
     problems: list[str] = []
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(f"uncaught JavaScript error: {e}"))
@@ -99,7 +112,7 @@ def _open(browser, server, page_path):
 
 
 def test_site_root_redirects_to_the_welcome_page(browser, server):
-    page = browser.new_page()
+    page = _new_page(browser)
     page.goto(f"{server}/index.html")
     page.wait_for_url(f"{server}/book/index.html")
     page.close()
