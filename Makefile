@@ -132,9 +132,14 @@ nbval: $(STAMP)
 	  -p no:cacheprovider -q -n auto --dist loadscope
 
 browser: $(STAMP)
-	$(BIN)/python -m pytest tests/test_browser.py -q
+	$(BIN)/python -m pytest tests/test_browser.py -q -n auto
 
-test: lint unit build-check notebooks-check nbval browser student-check assignments-check
+# Every test, in order, stopping at the first failure; ends with the duration of each step,
+# slowest first (scripts/timed_steps.py; also in _build/test-times.md). venv is the first
+# step, so a fresh clone's installation is part of the figure.
+TEST_STEPS := venv lint unit build-check notebooks-check nbval browser student-check assignments-check
+test:
+	$(PYTHON) scripts/timed_steps.py $(TEST_STEPS)
 
 robust: $(STAMP)
 	$(BIN)/python benchmarks/execute.py --robust

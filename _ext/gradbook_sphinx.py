@@ -52,7 +52,7 @@ problem is fixed, and either drop the workaround or re-check it and raise the pi
    outdated pages, and declare the extension unsafe for parallel reading, which would
    read pages in several processes at once.
 
-Launch links (1) are written for sphinx-book-theme 1.3.0, whose ``header_buttons``
+Launch links (1) are written for sphinx-book-theme 1.2.0, whose ``header_buttons``
 context this rewrites.
 """
 
@@ -78,7 +78,7 @@ PATCHED = {
     "sphinx-thebe": ("0.3.1", "the inline THEBE_JS_URL script it registers (2)"),
     "myst-nb": ("1.4.0", "the output-free notebook it writes to jupyter_execute after a cache hit (3)"),
     "jupyter-cache": ("1.0.1", "merge_match_into_notebook and clear_cache, used by (3) and (4)"),
-    "sphinx-book-theme": ("1.3.0", "the header_buttons context the launch links are rewritten in (1)"),
+    "sphinx-book-theme": ("1.2.0", "the header_buttons context the launch links are rewritten in (1)"),
 }
 
 

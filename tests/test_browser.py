@@ -264,3 +264,54 @@ def test_chapters_link_to_the_appendices(browser, server):
     assert sum(html.count("glossary.html#term-") for html in pages.values()) >= 30
     for stem, html in pages.items():  # the reference pages from every chapter's opening
         assert all(f'href="{name}.html"' in html for name in ("notation", "glossary", "misconceptions")), stem
+
+
+def _at_width(browser, width: int, height: int):
+    """A page in a browser window of this size: a phone (390 x 844, touch) or a desktop."""
+    phone = width < 600
+    context = browser.new_context(viewport={"width": width, "height": height}, has_touch=phone,
+                                  is_mobile=phone)
+    context.set_default_timeout(WAIT_MS)
+    context.set_default_navigation_timeout(WAIT_MS)
+    return context, context.new_page()
+
+
+def _visible_in_viewport(page, selector: str) -> list[str]:
+    """The text of every element matching ``selector`` that is shown and inside the window."""
+    return page.eval_on_selector_all(
+        selector,
+        """els => els.filter(e => {
+            const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+            return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && r.right > 0 &&
+                   r.left < window.innerWidth && r.bottom > 0 && r.top < window.innerHeight;
+          }).map(e => e.innerText.trim())""",
+    )
+
+
+def test_on_a_phone_the_menu_button_opens_the_chapter_list(browser, server):
+    """At 390 px the sidebar is hidden; tapping the one visible menu button shows the list of
+    chapters, which leads to another chapter (pydata-sphinx-theme issue 2451 broke this)."""
+    context, page = _at_width(browser, 390, 844)
+    page.goto(f"{server}/book/ch01_backprop_is_a_product.html", wait_until="load")
+    sidebar_links = ".bd-sidebar-primary a.reference.internal"
+    assert not _visible_in_viewport(page, sidebar_links), "the chapter list shows before the tap"
+    toggles = page.locator(".primary-toggle:visible")
+    assert toggles.count() == 1, "one visible menu button"
+    toggles.first.tap()
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll('{sidebar_links}')].some(a => {{"
+        "const r = a.getBoundingClientRect(); return r.width > 0 && r.left >= 0 && "
+        "r.top < window.innerHeight; })", timeout=30_000)  # a tap's effect, not a load
+    shown = _visible_in_viewport(page, sidebar_links)
+    assert any(t.startswith("2.") for t in shown), shown  # chapter 2, in the visible list
+    page.locator(sidebar_links, has_text="The sigmoid bound").first.tap()
+    page.wait_for_url("**/ch02_sigmoid_bound.html")
+    context.close()
+
+
+def test_on_a_desktop_there_is_one_search_box(browser, server):
+    context, page = _at_width(browser, 1280, 900)
+    page.goto(f"{server}/book/ch01_backprop_is_a_product.html", wait_until="load")
+    boxes = _visible_in_viewport(page, "input[type=search], .search-button-field, form.bd-search")
+    assert len(boxes) == 1, boxes
+    context.close()
