@@ -51,6 +51,7 @@ def test_set_seed_is_deterministic_without_loading_the_compiler():
         "gb.set_seed(0)\n"
         "assert torch.are_deterministic_algorithms_enabled()\n"
         "assert not torch.is_deterministic_algorithms_warn_only_enabled()\n"
+        "assert not torch.utils.deterministic.fill_uninitialized_memory\n"
         "assert 'torch._inductor.config' not in sys.modules or "
         "sys.modules['torch._inductor.config'].deterministic\n"
         "print('torch._inductor' in sys.modules)\n"
