@@ -118,6 +118,7 @@ student-check: student
 
 lint: $(STAMP)
 	$(BIN)/ruff check code tests benchmarks scripts _ext
+	$(BIN)/python scripts/check_code_width.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q

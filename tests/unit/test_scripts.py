@@ -123,3 +123,17 @@ def test_the_student_table_of_contents_has_no_instructors_page():
     toc = make_notebooks._without_page(yaml.safe_load((ROOT / "_toc.yml").read_text()), make_notebooks.INSTRUCTORS)
     text = yaml.safe_dump(toc)
     assert "book/instructors" not in text and "book/ch01_backprop_is_a_product" in text
+
+
+def test_code_width_counts_code_lines_only():
+    from check_code_width import wide_lines
+
+    long = "x = " + "1 + " * 30 + "1"
+    page = "\n".join([
+        "A prose line " * 10,  # prose: free
+        "```{code-cell} ipython3", "---", "mystnb:", "  figure:", "    caption: " + "c" * 100,
+        "---", long, "short = 1", "```",
+        "```{code-cell} ipython3", ":tags: [hide-input, " + "t" * 90 + "]", "", long, "```",
+        "```python", long, "```",  # not a code cell
+    ])
+    assert [n for n, _ in wide_lines(page)] == [8, 14]
