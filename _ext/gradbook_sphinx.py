@@ -52,6 +52,12 @@ problem is fixed, and either drop the workaround or re-check it and raise the pi
    outdated pages, and declare the extension unsafe for parallel reading, which would
    read pages in several processes at once.
 
+6. Numbers for people. Every ``{glue:text}`` value (myst-nb renders it as an inline node
+   of class ``pasted-text``) that is one printed number is rewritten by
+   :func:`gradbook.humanize` (``5.3e-13`` -> ``5.3 × 10⁻¹³``, ``12345`` -> ``12,345``),
+   the rule the launch notebooks and the claims tables follow too, so the HTML, the PDF
+   and the notebooks print a number the same way.
+
 Launch links (1) are written for sphinx-book-theme 1.2.0, whose ``header_buttons``
 context this rewrites.
 """
@@ -227,6 +233,18 @@ def _restore_cached_outputs(app, pagename, templatename, context, doctree) -> No
     nbformat.write(merged, executed)
 
 
+def _humanize_glued_numbers(app, doctree) -> None:
+    import gradbook as gb
+    from docutils import nodes
+
+    for node in doctree.findall(nodes.inline):
+        if "pasted-text" in node["classes"] and len(node.children) == 1:
+            text = node.astext()
+            pretty = gb.humanize(text)
+            if pretty != text:
+                node.replace(node.children[0], nodes.Text(pretty))
+
+
 def setup(app):
     for package in PATCHED:
         _require(package)
@@ -238,6 +256,7 @@ def setup(app):
     # Read by scripts/make_notebooks.py for the launch notebooks' links to the online book.
     app.add_config_value("gradbook_site_url", "", "html", [str])
     app.connect("config-inited", _set_fingerprint)
+    app.connect("doctree-read", _humanize_glued_numbers)
     # After myst-nb (priority 500) has set the execution cache's path.
     app.connect("builder-inited", _clear_stale_cache, priority=600)
     # Before sphinx-book-theme (priority 501) copies the notebook for download.

@@ -105,9 +105,11 @@ def split_target(content: str) -> tuple[str, str]:
 
 def format_glue_text(bundle: dict, fmt: str) -> str:
     """A glued value's text/plain, formatted as myst-nb's ``{glue:text}`` formats it."""
+    import gradbook as gb
     from myst_nb.core.variables import format_plain_text
 
-    return format_plain_text(bundle["text/plain"], fmt)
+    # written for people, as the book's Sphinx extension writes every {glue:text}
+    return gb.humanize(format_plain_text(bundle["text/plain"], fmt))
 
 
 def _glue(ctx: Context, key: str, role: str) -> dict:

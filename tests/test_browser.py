@@ -185,6 +185,19 @@ def test_chapter_links_and_exercises(browser, server, chapter):
     assert figures, "a chapter shows at least one figure"
     for alt, caption in figures:
         assert alt.strip() and caption.strip(), (alt, caption)
+    # Figures are sharp on high-density screens: at least twice the pixels they are shown at.
+    blurry = page.evaluate(
+        "() => [...document.querySelectorAll('figure img')].filter(i => i.naturalWidth < "
+        "1.9 * i.getBoundingClientRect().width).map(i => [i.naturalWidth, "
+        "i.getBoundingClientRect().width])"
+    )
+    assert not blurry, f"figures with fewer than 2 pixels per CSS pixel: {blurry}"
+    # Glued numbers are written for people: no '5.3e-13' in the prose.
+    prose = page.evaluate(
+        "() => [...document.querySelectorAll('.pasted-text')].map(e => e.innerText)")
+    assert prose, "a chapter quotes computed numbers"
+    raw = [t for t in prose if re.fullmatch(r"-?\d+(\.\d+)?e[-+]\d+|\d{4,}(\.\d+)?", t.strip())]
+    assert not raw, f"glued numbers printed as Python prints them: {raw[:5]}"
     # Exercises are there, and their solutions start hidden.
     assert page.locator(".exercise").count() >= 3
     solutions = page.locator(".solution")

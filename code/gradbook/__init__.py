@@ -59,10 +59,11 @@ MODULES: dict[str, tuple[str, ...]] = {
     "cliff": ("CliffPath", "cliff_descent", "cliff_loss_and_grad"),
     "tasks": ("ADDING_BASELINE_MSE", "adding_problem", "latch_task"),
     "parallel": ("BACKENDS", "run_parallel"),
+    "formatting": ("humanize", "number"),
     "plotting": ("PALETTE", "WIDTH", "figure", "log_axis", "plot_layer_norms", "use_style"),
     "ledger": (
         "CLAIM_KINDS", "Claim", "Criterion", "above", "at_least", "at_most", "below", "between",
-        "claims_markdown", "collect", "equal", "ledger_counts", "ledger_markdown", "near",
+        "claims_markdown", "collect", "equal", "format_measured", "ledger_counts", "ledger_markdown", "near",
         "show_claims", "true", "within_factor",
     ),
 }

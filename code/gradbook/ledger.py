@@ -25,6 +25,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 
 from ._validate import flag, one_of, real
+from .formatting import humanize, humanize_exponents
 
 METADATA_KEY = "gradbook"
 #: What a claim's "yes" can mean; see :class:`Claim`.
@@ -34,13 +35,13 @@ _KEY = re.compile(r"[A-Za-z][\w-]*")
 
 
 def _num(x: float) -> str:
-    """A threshold as a reader would write it: 100, 0.05, 1e-10, 32,768."""
+    """A threshold as a reader would write it: 100, 0.05, 10⁻¹⁰, 5 × 10⁻⁵, 32,768."""
     x = float(x)
     if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
-        return f"{x:.0e}".replace("e-0", "e-").replace("e+0", "e").replace("e+", "e")
+        return humanize(f"{x:.0e}")
     if x == int(x) and abs(x) >= 1000:
         return f"{int(x):,}"
-    return f"{x:.6g}"
+    return humanize(f"{x:.6g}")
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,21 @@ def true(outcome: bool, wording: str) -> Criterion:
     return Criterion(wording, lambda _v: outcome)
 
 
+def format_measured(fmt: str, value: float) -> str:
+    """``fmt.format(value)`` with the number written for people (:func:`gradbook.humanize`):
+    ``format_measured("{:.2g} s", 5.3e-13)`` -> ``"5.3 × 10⁻¹³ s"``."""
+    import string
+
+    out = []
+    for literal, field_name, spec, conversion in string.Formatter().parse(fmt):
+        out.append(literal)
+        if field_name is not None:
+            shown = {"r": repr, "s": str, "a": ascii}[conversion](value) if conversion else value
+            text = format(shown, spec or "")
+            out.append(humanize(text))
+    return "".join(out)
+
+
 @dataclass(frozen=True)
 class Claim:
     """One row of the ledger.
@@ -191,7 +207,7 @@ class Claim:
         return self.test(self.measured)
 
     def measured_text(self) -> str:
-        return self.fmt.format(self.measured)
+        return format_measured(self.fmt, self.measured)
 
     def record(self) -> dict:
         """The claim as plain data (what :func:`collect` reads back), the test as its wording."""
@@ -217,7 +233,7 @@ def claims_markdown(claims: list[Claim]) -> str:
         if c.expected is None:
             verdict += " (not asserted)"
         rows.append(f"| {{cite}}`{c.source}` | {cell(c.claim)} | {cell(c.source_value)} | {cell(ours)} | "
-                    f"{cell(c.test.wording)} | {verdict} |")
+                    f"{cell(humanize_exponents(c.test.wording))} | {verdict} |")
     return "\n".join(rows)
 
 
@@ -324,7 +340,7 @@ def ledger_markdown(records: list[dict], docs: dict[str, str]) -> str:
     rows = ["| chapter | source | claim | source says | we measure | holds if | holds |",
             "| --- | --- | --- | ---: | ---: | --- | :---: |"]
     for r in records:
-        ours = r["fmt"].format(r["measured"]) + (f" ({r['setting']})" if r["setting"] else "")
+        ours = format_measured(r["fmt"], r["measured"]) + (f" ({r['setting']})" if r["setting"] else "")
         verdict = "yes" if r["holds"] else "**no**"
         if r["kind"] != "reproduction":
             verdict += f" ({r['kind']})"
@@ -332,12 +348,12 @@ def ledger_markdown(records: list[dict], docs: dict[str, str]) -> str:
             verdict += " (not asserted)"
         chapter = f"{{doc}}`{int(r['chapter'][2:])} <{docs[r['chapter']]}>`"
         rows.append(f"| {chapter} | {{cite}}`{r['source']}` | {cell(r['claim'])} | {cell(r['source_value'])} | "
-                    f"{cell(ours)} | {cell(r['test'])} | {verdict} |")
+                    f"{cell(ours)} | {cell(humanize_exponents(r['test']))} | {verdict} |")
     return "\n".join(rows)
 
 
 __all__ = [
     "CLAIM_KINDS", "Claim", "Criterion", "above", "at_least", "at_most", "below", "between", "claims_markdown",
-    "collect", "equal", "ledger_counts", "ledger_markdown",
+    "collect", "equal", "format_measured", "ledger_counts", "ledger_markdown",
     "near", "show_claims", "true", "within_factor",
 ]

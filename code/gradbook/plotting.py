@@ -7,6 +7,8 @@ log-scale axes that vanishing and exploding gradients need. Introduced in chapte
 
 from __future__ import annotations
 
+import sys
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
@@ -49,8 +51,26 @@ STYLE = {
 
 
 def use_style() -> None:
-    """Apply the book's matplotlib style to every later figure."""
+    """Apply the book's matplotlib style to every later figure.
+
+    In a Jupyter kernel it also asks the inline backend for PNGs at twice the pixel
+    density ("retina"), recorded at their usual size, so figures stay sharp on
+    high-density screens and in the PDF at the same layout (about 0.02 s more a figure).
+    """
     mpl.rcParams.update(STYLE)
+    _sharp_inline_figures()
+
+
+def _sharp_inline_figures() -> None:
+    """Switch a running kernel's inline figures to 2x PNG, once per kernel."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or getattr(shell, "kernel", None) is None or getattr(shell, "_gb_retina", False):
+        return  # plain Python, a terminal IPython, or done already
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats("retina")
+    shell._gb_retina = True
 
 
 def figure(ncols: int = 1, nrows: int = 1, height: float | None = None, **kwargs):

@@ -25,7 +25,8 @@ def test_claims_markdown_table():
     [
         (gb.above(100), 100.5, 100.0, "> 100"),
         (gb.at_least(1), 1.0, 0.99, "≥ 1"),
-        (gb.below(1e-10), 0.0, 1e-10, "< 1e-10"),
+        (gb.below(1e-10), 0.0, 1e-10, "< 10⁻¹⁰"),  # thresholds are written for people too
+        (gb.below(5e-5), 0.0, 1e-4, "< 5\u00a0×\u00a010⁻⁵"),
         (gb.at_most(0.5), 0.5, 0.51, "≤ 0.5"),
         (gb.between(0.2, 5), 4.99, 5.0, "between 0.2 and 5"),
         (gb.near(1, tol=0.05), 1.049, 1.05, "within 0.05 of 1"),
