@@ -58,6 +58,10 @@ problem is fixed, and either drop the workaround or re-check it and raise the pi
    the rule the launch notebooks and the claims tables follow too, so the HTML, the PDF
    and the notebooks print a number the same way.
 
+7. Live Code that says what it needs: ``static/gradbook-livecode.js`` (added to every
+   page) watches sphinx-thebe's loading of Thebe and Binder's kernel and, when either
+   fails or takes too long, says so on the page with the other ways to run the chapter.
+
 Launch links (1) are written for sphinx-book-theme 1.2.0, whose ``header_buttons``
 context this rewrites.
 """
@@ -245,6 +249,14 @@ def _humanize_glued_numbers(app, doctree) -> None:
                 node.replace(node.children[0], nodes.Text(pretty))
 
 
+STATIC = Path(__file__).parent / "static"  # this extension's own scripts
+
+
+def _add_static_path(app) -> None:
+    if str(STATIC) not in app.config.html_static_path:
+        app.config.html_static_path.append(str(STATIC))
+
+
 def setup(app):
     for package in PATCHED:
         _require(package)
@@ -256,6 +268,8 @@ def setup(app):
     # Read by scripts/make_notebooks.py for the launch notebooks' links to the online book.
     app.add_config_value("gradbook_site_url", "", "html", [str])
     app.connect("config-inited", _set_fingerprint)
+    app.connect("builder-inited", _add_static_path)
+    app.add_js_file("gradbook-livecode.js", loading_method="defer")
     app.connect("doctree-read", _humanize_glued_numbers)
     # After myst-nb (priority 500) has set the execution cache's path.
     app.connect("builder-inited", _clear_stale_cache, priority=600)

@@ -328,3 +328,34 @@ def test_on_a_desktop_there_is_one_search_box(browser, server):
     boxes = _visible_in_viewport(page, "input[type=search], .search-button-field, form.bd-search")
     assert len(boxes) == 1, boxes
     context.close()
+
+
+def test_live_code_says_what_it_needs_when_the_network_is_cut(browser, server):
+    """Offline, Thebe's script cannot be fetched: after the reader presses Live Code the
+    page says in words that Live Code is unavailable, and how to run the chapter instead."""
+    context, page = _at_width(browser, 1280, 900)
+    blocked = []
+
+    def cut(route):  # the network is cut: nothing beyond this machine answers
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    page.route("**/*", cut)
+    page.goto(f"{server}/book/ch07_rnn_jacobian_and_bptt.html", wait_until="load")
+    page.wait_for_function("() => window.initThebe && window.initThebe.gradbookWatched",
+                           timeout=60_000)  # local scripts, loaded with the page
+    page.locator("button[aria-label='Launch interactive content']").click()
+    page.locator(".btn-launch-thebe").click()
+    note = page.locator(".gradbook-livecode-offline")
+    note.wait_for(state="visible", timeout=60_000)  # the failed fetch is reported at once
+    text = note.inner_text()
+    assert "Live Code is not available" in text and "internet connection" in text, text
+    hrefs = note.evaluate("n => [...n.querySelectorAll('a')].map(a => a.getAttribute('href'))")
+    assert any(h.endswith("ch07_rnn_jacobian_and_bptt.ipynb") and "_sources" in h for h in hrefs), hrefs
+    assert any("colab.research.google.com" in h for h in hrefs), hrefs
+    assert "make book" in text
+    assert any("thebe" in url for url in blocked), blocked  # it did try to fetch Thebe
+    context.close()
