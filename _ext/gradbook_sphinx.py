@@ -68,6 +68,9 @@ problem is fixed, and either drop the workaround or re-check it and raise the pi
    LaTeX build the exercise solutions are left out (the PDF says so on its first page),
    and the chapters are numbered as in the HTML (:func:`chapter_numbering`).
 
+9. Explorers (``gb.explorer``): Plotly.js, which ``make`` puts into ``_vendor/plotly``
+   (served from ``_static``), is loaded on the pages that have one, and only there.
+
 Launch links (1) are written for sphinx-book-theme 1.2.0, whose ``header_buttons``
 context this rewrites.
 """
@@ -279,6 +282,14 @@ def _link_the_pdf(app, pagename, templatename, context, doctree) -> None:
                                "icon": "fas fa-file-pdf", "label": "download-pdf-button"})
 
 
+def _load_plotly_for_explorers(app, pagename, templatename, context, doctree) -> None:
+    """Plotly.js (1.2 MB) only on the pages that have an explorer (gb.explorer)."""
+    from gradbook.explorers import CLASS, PLOTLY_JS
+
+    if f'class="{CLASS}"' in context.get("body", ""):
+        app.add_js_file(PLOTLY_JS)
+
+
 def _leave_solutions_out_of_the_pdf(app, doctree, docname) -> None:
     if app.builder.format != "latex":
         return
@@ -356,6 +367,7 @@ def setup(app):
     app.connect("env-before-read-docs", _dedupe_inline_scripts, priority=900)
     app.connect("env-get-outdated", _gathering_pages_outdated)
     app.connect("html-page-context", _link_the_pdf, priority=600)
+    app.connect("html-page-context", _load_plotly_for_explorers)
     app.connect("doctree-resolved", _leave_solutions_out_of_the_pdf)
     app.connect("env-before-read-docs", _read_gathering_pages_last, priority=950)
     # sphinx-book-theme adds the launch buttons at priority 501.

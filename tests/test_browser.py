@@ -362,3 +362,37 @@ def test_live_code_says_what_it_needs_when_the_network_is_cut(browser, server):
     assert "make book" in text
     assert any("thebe" in url for url in blocked), blocked  # it did try to fetch Thebe
     context.close()
+
+
+EXPLORER_PAGES = ["ch01_backprop_is_a_product", "ch05_initialisation", "ch07_rnn_jacobian_and_bptt"]
+
+
+@pytest.mark.parametrize("chapter", EXPLORER_PAGES)
+def test_explorers_move_offline(browser, server, chapter):
+    """Every explorer on the page is drawn by the site's own Plotly.js with the network
+    cut; a click near the end of its slider shows other curves and another value."""
+    page, problems = _open(browser, server, f"book/{chapter}.html")  # outside requests blocked
+    explorers = page.locator(".gradbook-explorer")
+    assert explorers.count() >= 1, f"{chapter} has no explorer"
+    for i in range(explorers.count()):
+        el = explorers.nth(i)
+        el.scroll_into_view_if_needed()
+        el.locator(".slider-rail-rect").wait_for(state="visible", timeout=60_000)
+
+        def state(el=el):
+            return el.evaluate(
+                "e => [e.data.map(t => t.visible === true), "
+                "[...e.querySelectorAll('.slider-container text')].map(t => t.textContent)"
+                ".find(t => t.includes(' = '))]")  # the current value, "c = 2"
+
+        before = state()
+        rail = el.locator(".slider-rail-rect").bounding_box()
+        page.mouse.click(rail["x"] + 0.97 * rail["width"], rail["y"] + rail["height"] / 2)
+        page.wait_for_function(
+            "([e, v]) => JSON.stringify(e.data.map(t => t.visible === true)) !== v",
+            arg=[el.element_handle(), json.dumps(before[0])], timeout=30_000)
+        after = state()
+        assert after[0] != before[0] and after[1] != before[1], (before[1], after[1])
+        assert sum(after[0]) >= 1  # some curves are shown
+    page.close()
+    assert not problems, "\n".join(problems)

@@ -60,6 +60,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "tasks": ("ADDING_BASELINE_MSE", "adding_problem", "latch_task"),
     "parallel": ("BACKENDS", "run_parallel"),
     "formatting": ("humanize", "number"),
+    "explorers": ("Explorer", "explorer"),
     "plotting": ("PALETTE", "WIDTH", "figure", "log_axis", "plot_layer_norms", "use_style"),
     "ledger": (
         "CLAIM_KINDS", "Claim", "Criterion", "above", "at_least", "at_most", "below", "between",
