@@ -423,3 +423,28 @@ def test_no_serious_accessibility_violation(browser, server, page_path, mode):
     serious = [f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes, e.g. {v['nodes'][0]['target']}): "
                f"{v['help']}" for v in result["violations"] if v["impact"] in ("serious", "critical")]
     assert not serious, "\n".join(serious)
+
+
+@pytest.mark.parametrize("chapter", [*_chapters(), "notation"])
+def test_on_a_phone_wide_equations_and_tables_scroll_in_their_column(browser, server, chapter):
+    """At 390 px the page itself never scrolls sideways; an equation or table wider than
+    the column scrolls inside its own box, which shows a shadow at the edge where more is
+    hidden (phones show no scroll bar until one scrolls). Code scrolls in its own block."""
+    context, page = _at_width(browser, 390, 844)
+    page.goto(f"{server}/book/{chapter}.html", wait_until="load")
+    page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the page is {overflow} px wider than the phone's screen"
+    hidden = page.evaluate(
+        """() => [...document.querySelectorAll(
+              'mjx-container[display="true"], table')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1)
+            .filter(e => { let n = e; while (n && n !== document.body) {
+                              const s = getComputedStyle(n);
+                              if ((s.overflowX === 'auto' || s.overflowX === 'scroll') &&
+                                  s.backgroundImage.includes('gradient')) return false;
+                              n = n.parentElement; }
+                           return true; })
+            .map(e => e.tagName + ': ' + e.textContent.slice(0, 40))""")
+    context.close()
+    assert not hidden, f"wider than the column, without a scroll box that shows it: {hidden}"
