@@ -280,10 +280,15 @@ PDF_NAME = "gradbook.pdf"
 
 
 def _link_the_pdf(app, pagename, templatename, context, doctree) -> None:
-    """Point the download menu's ".pdf" entry at the book's PDF instead of window.print()."""
+    """Point the download menu's ".pdf" entry at the book's PDF instead of window.print();
+    with ``gradbook_pdf_link`` off (the student edition, which has no PDF), drop it."""
     pathto = context.get("pathto")
     for group in context.get("header_buttons", []):
-        for button in group.get("buttons", []) if isinstance(group, dict) else []:
+        buttons = group.get("buttons", []) if isinstance(group, dict) else []
+        if not app.config.gradbook_pdf_link:
+            buttons[:] = [b for b in buttons if b.get("label") != "download-pdf-button"]
+            continue
+        for button in buttons:
             if button.get("label") == "download-pdf-button" and pathto is not None:
                 button.clear()
                 button.update({"type": "link", "url": pathto(PDF_NAME, 1), "text": ".pdf",
@@ -393,6 +398,8 @@ def setup(app):
     app.add_config_value("gradbook_student_repository", "", "html", [str])
     # Read by scripts/make_notebooks.py for the launch notebooks' links to the online book.
     app.add_config_value("gradbook_site_url", "", "html", [str])
+    # Whether the download menu links the PDF edition (make pdf); off in the student edition.
+    app.add_config_value("gradbook_pdf_link", True, "html", [bool])
     app.connect("config-inited", _set_fingerprint)
     app.connect("config-inited", _number_chapters_as_the_html)
     app.connect("builder-inited", _add_static_path)

@@ -385,7 +385,8 @@ def _without_page(entry, page: str):
 def student_config(config: dict) -> dict:
     """The student edition's _config.yml: its launch and repository links point at the
     repository the instructor names (``gradbook_student_repository``), which holds the
-    student notebooks; with none named, the edition has no launch or repository links."""
+    student notebooks; with none named, the edition has no launch or repository links;
+    and it links no PDF."""
     config = yaml.safe_load(yaml.safe_dump(config))  # a deep copy
     repository = config["sphinx"]["config"].get("gradbook_student_repository", "")
     if repository:
@@ -394,6 +395,9 @@ def student_config(config: dict) -> dict:
         config["html"].update(use_repository_button=False, use_issues_button=False, use_edit_page_button=False)
         config.pop("launch_buttons", None)
         config["repository"]["url"] = ""
+    # The PDF edition is built from the full book (it has the instructors' page), so the
+    # student edition's download menu offers no PDF.
+    config["sphinx"]["config"]["gradbook_pdf_link"] = False
     return config
 
 

@@ -100,3 +100,13 @@ def test_no_instructors_page_and_launch_links_only_to_the_instructors_repository
         else:
             assert not launch, f"{page.name} launches {launch[:1]} though no student repository is set"
         assert public not in text or (student and public == student), f"{page.name} links to the public repository"
+
+
+def test_the_student_edition_links_no_pdf():
+    """The PDF edition is the full book's (with the instructors' page): no link to it, and
+    no print dialog in its place."""
+    html_dir = STUDENT / "src" / "_build" / "html"
+    for page in (html_dir / "book").glob("ch*.html"):
+        text = page.read_text()
+        assert "gradbook.pdf" not in text and "download-pdf-button" not in text, page.name
+    assert not (html_dir / "gradbook.pdf").exists()
