@@ -32,8 +32,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     ),
     "train": ("OPTIMIZERS", "FitRecord", "accuracy", "fit"),
     "stacked": (
-        "NORMS", "RESIDUALS", "GradientWalk", "StackedFit", "StackedMLP", "fit_stacked", "gradient_walk",
-        "stacked_accuracy", "stacked_layer_grad_norms", "stacked_member",
+        "NORMS", "RESIDUALS", "STACKED_LOSSES", "GradientWalk", "StackedFit", "StackedMLP", "fit_stacked",
+        "gradient_walk", "stacked_accuracy", "stacked_layer_grad_norms", "stacked_member",
     ),
     "stacked_rnn": ("STACKED_KINDS", "StackedRNN"),
     "backprop": (

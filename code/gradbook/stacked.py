@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from .stacked_rnn import StackedRNN
 
 __all__ = [
-    "NORMS", "RESIDUALS", "GradientWalk", "StackedFit", "StackedMLP", "fit_stacked", "gradient_walk",
-    "stacked_accuracy", "stacked_layer_grad_norms", "stacked_member",
+    "NORMS", "RESIDUALS", "STACKED_LOSSES", "GradientWalk", "StackedFit", "StackedMLP", "fit_stacked",
+    "gradient_walk", "stacked_accuracy", "stacked_layer_grad_norms", "stacked_member",
 ]
 
 #: What may follow each hidden layer's linear map: nothing, batch or layer normalisation.
@@ -292,6 +292,15 @@ def _members_lr(net: StackedMLP, lr) -> torch.Tensor:
     return torch.tensor([real("lr", v, positive=True) for v in values], dtype=net.weights[0].dtype)
 
 
+def _members_clip(net: StackedMLP, clip_norm) -> torch.Tensor:
+    """The clipping thresholds, (members,) in the net's dtype; inf for a member given None (unclipped)."""
+    values = [clip_norm] * net.members if isinstance(clip_norm, int | float) else list(clip_norm)
+    if len(values) != net.members:
+        raise ValueError(f"clip_norm must be one number or one per member ({net.members}), got {len(values)}")
+    return torch.tensor([math.inf if v is None else real("clip_norm", v, positive=True) for v in values],
+                        dtype=net.weights[0].dtype)
+
+
 def _members_values(net: StackedMLP, name: str, value, **bounds) -> torch.Tensor:
     """One number, or one per member, as a (members,) tensor in the net's dtype."""
     values = [value] * net.members if isinstance(value, int | float) else list(value)
@@ -383,6 +392,8 @@ class StackedFit:
         (evaluations, members); otherwise None.
     val_steps: the step counts of ``val_acc`` (int64).
     probes: what ``probe(step, net)`` returned, one entry per call, with ``probe_steps``.
+    grad_norm: with ``record_grad_norm=True``, each member's whole-gradient norm before
+        clipping (penalties included), (steps, members), float64; otherwise None.
     """
 
     loss: torch.Tensor
@@ -390,6 +401,7 @@ class StackedFit:
     val_steps: torch.Tensor | None
     probes: list[Any]
     probe_steps: list[int]
+    grad_norm: torch.Tensor | None = None
 
     def final_loss(self, last: int) -> torch.Tensor:
         """Each member's mean batch loss over the ``last`` steps, (members,)."""
@@ -397,13 +409,18 @@ class StackedFit:
         return self.loss[-last:].mean(dim=0)
 
 
+#: The losses :func:`fit_stacked` trains on: cross-entropy on class labels, or the mean
+#: squared error on targets shaped like the output (as ``torch.nn.functional.mse_loss``).
+STACKED_LOSSES = ("cross_entropy", "mse")
+
+
 def fit_stacked(
     net: StackedMLP | StackedRNN,
-    data: tuple[torch.Tensor, torch.Tensor],
+    data: tuple[torch.Tensor, torch.Tensor] | Callable[[], tuple[torch.Tensor, torch.Tensor]],
     steps: int,
     *,
     lr: float | Sequence[float],
-    batch_size: int,
+    batch_size: int | None = None,
     seed: int | torch.Generator | None = None,
     shared_batches: bool = True,
     val: tuple[torch.Tensor, torch.Tensor] | None = None,
@@ -413,18 +430,29 @@ def fit_stacked(
     weight_decay: float | Sequence[float] = 0.0,
     l1: float | Sequence[float] = 0.0,
     label_smoothing: float | Sequence[float] = 0.0,
-    clip_norm: float | Sequence[float] | None = None,
+    clip_norm: float | Sequence[float | None] | None = None,
+    loss: str = "cross_entropy",
+    record_grad_norm: bool = False,
 ) -> StackedFit:
     """Train every member of ``net`` by plain SGD for ``steps`` steps on mini-batches of ``data``.
 
     ``net`` is a :class:`StackedMLP`, or a :class:`gradbook.StackedRNN` whose ``X`` holds
-    sequences ``(examples, time, input_size)``.
+    sequences ``(examples, time, input_size)``. ``data`` is either ``(X, y)``, from which
+    the steps draw their mini-batches (below), or a function of no arguments that returns
+    each step's batch ``(x, y)`` itself, fresh sequences of a task for example: ``x``
+    shared by every member or with a leading member dimension, ``y`` likewise (then
+    ``batch_size``, ``seed`` and ``shared_batches`` have no use and must not be given).
+    ``loss`` is ``"cross_entropy"`` (``y`` holds class labels) or ``"mse"`` (``y`` has the
+    output's shape; each member's mean squared error, as ``torch.nn.functional.mse_loss``).
+    With ``record_grad_norm=True`` the result also holds each member's gradient norm
+    before clipping, step by step.
 
     ``lr`` is one learning rate or one per member, and so are the remedies chapter 12
     compares: ``weight_decay`` adds ``weight_decay / 2 * ||W||^2`` and ``l1`` adds
     ``l1 * sum |W|`` to a member's loss for every weight matrix (not the biases, nor the
     normalisation's gamma and beta); ``clip_norm`` rescales a member's whole gradient to
-    at most that norm before the step (Pascanu et al. 2013); ``label_smoothing`` is
+    at most that norm before the step (Pascanu et al. 2013; None in a list of one per
+    member leaves that member unclipped); ``label_smoothing`` is
     cross-entropy's (Szegedy et al. 2016: the target puts 1 - eps on the label and spreads
     eps evenly over all classes). The recorded loss is the data loss,
     without the penalties. Each step draws ``batch_size`` rows of
@@ -435,15 +463,38 @@ def fit_stacked(
     recorded for it).
     """
     _check_trainable(net)
-    X, y = data
     steps = integer("steps", steps, minimum=1)
-    batch_size = integer("batch_size", batch_size, minimum=1)
+    loss = one_of("loss", loss, STACKED_LOSSES)
+    record_grad_norm = flag("record_grad_norm", record_grad_norm)
+    flag("shared_batches", shared_batches)
+    if callable(data):
+        given = [name for name, value in (("batch_size", batch_size), ("seed", seed)) if value is not None]
+        if given or not shared_batches:
+            raise ValueError(f"data is a function that makes each step's batch, so {given or ['shared_batches']} "
+                             "has no use here: leave it out, or pass data as (X, y) to draw batches from")
+        draw = data
+    else:
+        if not (isinstance(data, tuple | list) and len(data) == 2):
+            raise TypeError("data must be (X, y) or a function of no arguments that returns a batch (x, y), "
+                            f"got {type(data).__name__}")
+        X, y = data
+        if batch_size is None:
+            raise ValueError("batch_size is needed to draw mini-batches from (X, y)")
+        batch_size = integer("batch_size", batch_size, minimum=1)
+        gen = generator(seed)
+
+        def draw():
+            shape = (batch_size,) if shared_batches else (net.members, batch_size)
+            idx = torch.randint(X.shape[0], shape, generator=gen)
+            return X[idx], y[idx]
+
     flat_rates = _members_lr(net, lr)
     decay = _members_values(net, "weight_decay", weight_decay, nonnegative=True)
     lasso = _members_values(net, "l1", l1, nonnegative=True)
     smoothing = _members_values(net, "label_smoothing", label_smoothing, minimum=0.0, maximum=1.0)
-    clip = None if clip_norm is None else _members_values(net, "clip_norm", clip_norm, positive=True)
-    flag("shared_batches", shared_batches)
+    if loss == "mse" and bool(smoothing.any()):
+        raise ValueError("label_smoothing applies to the cross-entropy loss, not to loss='mse'")
+    clip = None if clip_norm is None else _members_clip(net, clip_norm)
     if eval_every is not None:
         if val is None:
             raise ValueError("eval_every needs validation data: pass val=(X_val, y_val)")
@@ -452,12 +503,12 @@ def fit_stacked(
         raise ValueError("give probe and probe_every together")
     if probe_every is not None:
         probe_every = integer("probe_every", probe_every, minimum=1, maximum=steps)
-    gen = generator(seed)
     params = list(net.parameters())
     weight_ids = {id(W) for W in net.weights}
     weight_slots = [k for k, p in enumerate(params) if id(p) in weight_ids]  # what the penalties act on
     penalised = bool(decay.any() or lasso.any())
     losses = torch.empty(steps, net.members, dtype=torch.float64)
+    grad_norms = torch.empty(steps, net.members, dtype=torch.float64) if record_grad_norm else None
     val_acc, val_steps, probes, probe_steps = [], [], [], []
     net.train()
 
@@ -469,11 +520,16 @@ def fit_stacked(
     if probe is not None:
         call_probe(0)
     for step in range(steps):
-        shape = (batch_size,) if shared_batches else (net.members, batch_size)
-        idx = torch.randint(X.shape[0], shape, generator=gen)
-        logits = net(X[idx])  # (members, batch, out)
-        target = y[idx].expand(net.members, -1) if shared_batches else y[idx]
-        if bool((smoothing == smoothing[0]).all()):  # one value: PyTorch's own loss
+        x_batch, target = draw()
+        logits = net(x_batch)  # (members, batch, out)
+        if target.ndim < logits.ndim - (loss == "cross_entropy"):  # one batch of targets for every member
+            target = target.expand(net.members, *target.shape)
+        if loss == "mse":
+            if target.shape != logits.shape:
+                raise ValueError(f"loss='mse' needs targets shaped like the output {tuple(logits.shape)} "
+                                 f"(or without its member dimension), got {tuple(target.shape)}")
+            per_member = (logits - target).square().flatten(1).mean(dim=1)
+        elif bool((smoothing == smoothing[0]).all()):  # one value: PyTorch's own loss
             per_member = nn.functional.cross_entropy(logits.transpose(1, 2), target, reduction="none",
                                                      label_smoothing=float(smoothing[0])).mean(dim=1)
         else:  # (1 - eps) (-log p_label) + eps mean_k(-log p_k), PyTorch's formula, eps per member
@@ -484,7 +540,7 @@ def fit_stacked(
             eps = smoothing.view(-1, 1)
             per_member = ((1 - eps) * nll - eps * logp.mean(dim=1)).mean(dim=1)
         losses[step] = per_member.detach().double()
-        if clip is None and not penalised:
+        if clip is None and not penalised and not record_grad_norm:
             # Members share no parameter, so weighting member m's loss by its learning rate
             # makes autograd return exactly lr_m * grad L_m for its parameters: the whole SGD
             # step is then a plain subtraction.
@@ -504,9 +560,12 @@ def fit_stacked(
                     if lasso.any():
                         grads[k] = grads[k].addcmul(lasso.view(shape), W.sign())
                 scale = flat_rates
-                if clip is not None:  # the norm of the whole gradient, penalties included
+                if clip is not None or record_grad_norm:  # the whole gradient's, penalties included
                     norms = torch.linalg.vector_norm(torch.stack(
                         [torch.linalg.vector_norm(g.flatten(1), dim=1, dtype=torch.float64) for g in grads]), dim=0)
+                    if record_grad_norm:
+                        grad_norms[step] = norms
+                if clip is not None:
                     scale = flat_rates * torch.clamp(clip / norms, max=1.0).to(flat_rates.dtype)  # (members,)
                 for p, g in zip(params, grads, strict=True):
                     p.addcmul_(g, scale.view(-1, *[1] * (g.ndim - 1)), value=-1)
@@ -520,7 +579,7 @@ def fit_stacked(
         loss=losses,
         val_acc=torch.stack(val_acc) if val is not None else None,
         val_steps=torch.tensor(val_steps, dtype=torch.int64) if val is not None else None,
-        probes=probes, probe_steps=probe_steps,
+        probes=probes, probe_steps=probe_steps, grad_norm=grad_norms,
     )
 
 

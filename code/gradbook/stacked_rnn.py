@@ -16,8 +16,8 @@ Each member can also be trained by truncated backpropagation through time: with
 them is detached), as when a long sequence is cut into windows of k steps
 (Williams & Peng 1990). ``tests/unit/test_stacked_rnn.py`` checks outputs and gradients
 member by member against :class:`gradbook.RecurrentNet` (PyTorch's fused layers) and
-the truncation against an explicit detach. Introduced in chapter 12 (diagnosis in
-practice).
+the truncation against an explicit detach. Introduced in chapter 8 (thirty latching runs
+as one network, on fresh batches of the task); chapter 12 compares remedies with it.
 """
 
 from __future__ import annotations

@@ -134,3 +134,53 @@ def test_bad_input_says_what_is_allowed():
         stack(torch.zeros(2, 5, 3))
     with pytest.raises(TypeError, match="StackedMLP or a gb.StackedRNN"):
         gb.fit_stacked(nets("tanh")[0], batch(), 1, lr=0.1, batch_size=2)
+
+
+def test_fit_stacked_on_fresh_batches_with_mse_is_each_members_sgd_loop():
+    """data as a function (fresh sequences each step, one batch per member), loss="mse",
+    a clipped and an unclipped member, the pre-clip norms recorded: each member follows
+    the same steps as its own network trained alone by gb.fit (SGD, clip by norm)."""
+    members = [gb.recurrent_net("tanh", 1, 4, seed=s, recurrent_scale=2.0, dtype=D) for s in range(2)]
+    alone = [gb.recurrent_net("tanh", 1, 4, seed=s, recurrent_scale=2.0, dtype=D) for s in range(2)]
+    stack = gb.StackedRNN.from_nets(members)
+    gens = [torch.Generator().manual_seed(s) for s in range(2)]
+
+    def batches():
+        xs, ys = zip(*[gb.latch_task(8, 6, generator=g, dtype=D) for g in gens], strict=True)
+        return torch.stack(xs), torch.stack(ys)
+
+    fit = gb.fit_stacked(stack, batches, 5, lr=[0.1, 0.3], clip_norm=[None, 0.05], loss="mse",
+                         record_grad_norm=True)
+    assert fit.loss.shape == fit.grad_norm.shape == (5, 2)
+    for i, (lr, clip) in enumerate([(0.1, None), (0.3, 0.05)]):
+        g = torch.Generator().manual_seed(i)
+        record = gb.fit(alone[i], lambda g=g: gb.latch_task(8, 6, generator=g, dtype=D), 5, lr=lr,
+                        loss_fn=nn.functional.mse_loss, clip_norm=clip)
+        # gb.fit clips as torch does, by max_norm / (norm + 1e-6): equal to about 1e-6
+        torch.testing.assert_close(fit.loss[:, i], record.loss, rtol=1e-5, atol=0)
+        torch.testing.assert_close(fit.grad_norm[:, i], record.grad_norm, rtol=1e-5, atol=0)
+        want = alone[i].rnn.weight_hh_l0.detach().T
+        torch.testing.assert_close(stack.weight_hh[i].detach(), want, rtol=1e-5, atol=1e-7)
+    assert (fit.grad_norm[:, 1] > 0.05).all()  # the clipped member's norms are recorded before clipping
+
+
+def test_fit_stacked_fresh_batches_bad_input_says_what_is_allowed():
+    stack = gb.StackedRNN.from_nets(nets("tanh", n=2))
+
+    def batches():
+        return batch(b=4)
+
+    with pytest.raises(ValueError, match="batch_size.*no use"):
+        gb.fit_stacked(stack, batches, 1, lr=0.1, batch_size=4)
+    with pytest.raises(ValueError, match="batch_size is needed"):
+        gb.fit_stacked(stack, batch(), 1, lr=0.1)
+    with pytest.raises(TypeError, match=r"\(X, y\) or a function"):
+        gb.fit_stacked(stack, batch()[0], 1, lr=0.1, batch_size=2)
+    with pytest.raises(ValueError, match="'cross_entropy', 'mse'|cross_entropy"):
+        gb.fit_stacked(stack, batches, 1, lr=0.1, loss="hinge")
+    with pytest.raises(ValueError, match="label_smoothing"):
+        gb.fit_stacked(stack, batches, 1, lr=0.1, loss="mse", label_smoothing=0.1)
+    with pytest.raises(ValueError, match="shaped like the output"):
+        gb.fit_stacked(stack, batches, 1, lr=0.1, loss="mse")  # class labels are no regression targets
+    with pytest.raises(ValueError, match="one per member"):
+        gb.fit_stacked(stack, batches, 1, lr=0.1, clip_norm=[None])
