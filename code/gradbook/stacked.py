@@ -494,6 +494,9 @@ def fit_stacked(
     smoothing = _members_values(net, "label_smoothing", label_smoothing, minimum=0.0, maximum=1.0)
     if loss == "mse" and bool(smoothing.any()):
         raise ValueError("label_smoothing applies to the cross-entropy loss, not to loss='mse'")
+    if loss == "mse" and val is not None:
+        raise ValueError("val is scored by classification accuracy, which needs loss='cross_entropy'; "
+                         "with loss='mse' evaluate the members yourself (StackedRNN.member(i) gives one)")
     clip = None if clip_norm is None else _members_clip(net, clip_norm)
     if eval_every is not None:
         if val is None:

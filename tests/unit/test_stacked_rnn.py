@@ -180,6 +180,8 @@ def test_fit_stacked_fresh_batches_bad_input_says_what_is_allowed():
         gb.fit_stacked(stack, batches, 1, lr=0.1, loss="hinge")
     with pytest.raises(ValueError, match="label_smoothing"):
         gb.fit_stacked(stack, batches, 1, lr=0.1, loss="mse", label_smoothing=0.1)
+    with pytest.raises(ValueError, match="classification accuracy"):
+        gb.fit_stacked(stack, batches, 1, lr=0.1, loss="mse", val=batch(b=4))
     with pytest.raises(ValueError, match="shaped like the output"):
         gb.fit_stacked(stack, batches, 1, lr=0.1, loss="mse")  # class labels are no regression targets
     with pytest.raises(ValueError, match="one per member"):
