@@ -29,6 +29,7 @@ from torch import nn
 
 from ._validate import flag, float_dtype, generator, integer, one_of, real
 from .activations import ELEMENTWISE, activation_fn
+from .train import FitRecord
 
 if TYPE_CHECKING:
     from .stacked_rnn import StackedRNN
@@ -285,28 +286,17 @@ def _check_trainable(net) -> None:
         raise TypeError(f"net must be a gb.StackedMLP or a gb.StackedRNN, got {type(net).__name__}")
 
 
-def _members_lr(net: StackedMLP, lr) -> torch.Tensor:
-    values = [lr] * net.members if isinstance(lr, int | float) else list(lr)
-    if len(values) != net.members:
-        raise ValueError(f"lr must be one number or one per member ({net.members}), got {len(values)}")
-    return torch.tensor([real("lr", v, positive=True) for v in values], dtype=net.weights[0].dtype)
+def _members_values(net: StackedMLP, name: str, value, *, none: float | None = None, **bounds) -> torch.Tensor:
+    """One number, or one per member, as a (members,) tensor in the net's dtype.
 
-
-def _members_clip(net: StackedMLP, clip_norm) -> torch.Tensor:
-    """The clipping thresholds, (members,) in the net's dtype; inf for a member given None (unclipped)."""
-    values = [clip_norm] * net.members if isinstance(clip_norm, int | float) else list(clip_norm)
-    if len(values) != net.members:
-        raise ValueError(f"clip_norm must be one number or one per member ({net.members}), got {len(values)}")
-    return torch.tensor([math.inf if v is None else real("clip_norm", v, positive=True) for v in values],
-                        dtype=net.weights[0].dtype)
-
-
-def _members_values(net: StackedMLP, name: str, value, **bounds) -> torch.Tensor:
-    """One number, or one per member, as a (members,) tensor in the net's dtype."""
+    With ``none`` given, a None in the list stands for that value (clipping's "unclipped"
+    is inf); otherwise every entry must be a finite number within ``bounds``.
+    """
     values = [value] * net.members if isinstance(value, int | float) else list(value)
     if len(values) != net.members:
         raise ValueError(f"{name} must be one number or one per member ({net.members}), got {len(values)}")
-    return torch.tensor([real(name, v, **bounds) for v in values], dtype=net.weights[0].dtype)
+    return torch.tensor([none if v is None and none is not None else real(name, v, **bounds) for v in values],
+                        dtype=net.weights[0].dtype)
 
 
 def stacked_layer_grad_norms(
@@ -403,6 +393,21 @@ class StackedFit:
     probe_steps: list[int]
     grad_norm: torch.Tensor | None = None
 
+    def member(self, i: int) -> FitRecord:
+        """Member ``i``'s record as :func:`gradbook.fit` returns one: its loss and gradient
+        norms, and its validation accuracy if there was validation data (needs a fit run
+        with ``record_grad_norm=True``)."""
+        i = integer("i", i, minimum=0, maximum=self.loss.shape[1] - 1)
+        if self.grad_norm is None:
+            raise ValueError("a member's FitRecord holds its gradient norms: run fit_stacked with "
+                             "record_grad_norm=True")
+        return FitRecord(
+            loss=self.loss[:, i],
+            grad_norm=self.grad_norm[:, i],
+            val_acc=None if self.val_acc is None else self.val_acc[:, i],
+            val_steps=self.val_steps,
+        )
+
     def final_loss(self, last: int) -> torch.Tensor:
         """Each member's mean batch loss over the ``last`` steps, (members,)."""
         last = integer("last", last, minimum=1, maximum=self.loss.shape[0])
@@ -488,7 +493,7 @@ def fit_stacked(
             idx = torch.randint(X.shape[0], shape, generator=gen)
             return X[idx], y[idx]
 
-    flat_rates = _members_lr(net, lr)
+    flat_rates = _members_values(net, "lr", lr, positive=True)
     decay = _members_values(net, "weight_decay", weight_decay, nonnegative=True)
     lasso = _members_values(net, "l1", l1, nonnegative=True)
     smoothing = _members_values(net, "label_smoothing", label_smoothing, minimum=0.0, maximum=1.0)
@@ -497,7 +502,7 @@ def fit_stacked(
     if loss == "mse" and val is not None:
         raise ValueError("val is scored by classification accuracy, which needs loss='cross_entropy'; "
                          "with loss='mse' evaluate the members yourself (StackedRNN.member(i) gives one)")
-    clip = None if clip_norm is None else _members_clip(net, clip_norm)
+    clip = None if clip_norm is None else _members_values(net, "clip_norm", clip_norm, none=math.inf, positive=True)
     if eval_every is not None:
         if val is None:
             raise ValueError("eval_every needs validation data: pass val=(X_val, y_val)")
@@ -647,7 +652,7 @@ def gradient_walk(
         raise TypeError(f"net must be a gb.StackedMLP, got {type(net).__name__}")
     if net.noise is not None or net.has_dropout:
         raise ValueError("gradient_walk needs a deterministic loss: use a net built without noise or dropout")
-    rates = _members_lr(net, lr)
+    rates = _members_values(net, "lr", lr, positive=True)
     factors = [real("factor", f, positive=True) for f in factors]
     if not factors:
         raise ValueError("factors must hold at least one positive step multiple, e.g. (0.5, 1, 2)")

@@ -162,6 +162,11 @@ def test_fit_stacked_on_fresh_batches_with_mse_is_each_members_sgd_loop():
         want = alone[i].rnn.weight_hh_l0.detach().T
         torch.testing.assert_close(stack.weight_hh[i].detach(), want, rtol=1e-5, atol=1e-7)
     assert (fit.grad_norm[:, 1] > 0.05).all()  # the clipped member's norms are recorded before clipping
+    one = fit.member(1)  # a member's record, as gb.fit's
+    assert isinstance(one, gb.FitRecord) and torch.equal(one.grad_norm, fit.grad_norm[:, 1])
+    assert torch.equal(one.loss, fit.loss[:, 1]) and one.val_acc is None
+    with pytest.raises(ValueError, match="at most 1"):
+        fit.member(2)
 
 
 def test_fit_stacked_fresh_batches_bad_input_says_what_is_allowed():
@@ -186,3 +191,9 @@ def test_fit_stacked_fresh_batches_bad_input_says_what_is_allowed():
         gb.fit_stacked(stack, batches, 1, lr=0.1, loss="mse")  # class labels are no regression targets
     with pytest.raises(ValueError, match="one per member"):
         gb.fit_stacked(stack, batches, 1, lr=0.1, clip_norm=[None])
+    with pytest.raises(TypeError, match="lr must be a real number"):
+        gb.fit_stacked(stack, batches, 1, lr=[0.1, None])  # None means "unclipped" for clip_norm only
+    x, y = batches()
+    fit = gb.fit_stacked(stack, (x, y), 1, lr=0.1, batch_size=2)
+    with pytest.raises(ValueError, match="record_grad_norm=True"):
+        fit.member(0)
