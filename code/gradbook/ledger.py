@@ -216,24 +216,29 @@ class Claim:
                 "setting": self.setting, "kind": self.kind, "asserted": self.expected is not None}
 
 
+def _row_cells(r: dict) -> str:
+    """The cells a claim's record (:meth:`Claim.record`) fills in a table: source, claim,
+    source's figure, ours, our test, and whether and how it holds."""
+    def cell(text) -> str:  # a "|" would end the table cell
+        return str(text).replace("|", "\\|")
+
+    ours = format_measured(r["fmt"], r["measured"]) + (f" ({r['setting']})" if r["setting"] else "")
+    verdict = "yes" if r["holds"] else "**no**"
+    if r["kind"] != "reproduction":
+        verdict += f" ({r['kind']})"
+    if not r["asserted"]:
+        verdict += " (not asserted)"
+    return (f"{{cite}}`{r['source']}` | {cell(r['claim'])} | {cell(r['source_value'])} | {cell(ours)} | "
+            f"{cell(humanize_exponents(r['test']))} | {verdict}")
+
+
 def claims_markdown(claims: list[Claim]) -> str:
     """The Markdown (MyST) table of ``claims``: source, claim, source's figure, ours, our test, holds."""
     if not claims or not all(isinstance(c, Claim) for c in claims):
         raise ValueError("claims must be a non-empty list of gb.Claim")
     rows = ["| source | claim | source says | we measure | holds if | holds |",
             "| --- | --- | ---: | ---: | --- | :---: |"]
-    def cell(text: str) -> str:  # a "|" would end the table cell
-        return text.replace("|", "\\|")
-
-    for c in claims:
-        ours = c.measured_text() + (f" ({c.setting})" if c.setting else "")
-        verdict = "yes" if c.holds else "**no**"
-        if c.kind != "reproduction":
-            verdict += f" ({c.kind})"
-        if c.expected is None:
-            verdict += " (not asserted)"
-        rows.append(f"| {{cite}}`{c.source}` | {cell(c.claim)} | {cell(c.source_value)} | {cell(ours)} | "
-                    f"{cell(humanize_exponents(c.test.wording))} | {verdict} |")
+    rows += [f"| {_row_cells(c.record())} |" for c in claims]
     return "\n".join(rows)
 
 
@@ -334,21 +339,11 @@ def ledger_markdown(records: list[dict], docs: dict[str, str]) -> str:
     if unknown:
         raise ValueError(f"no document given for chapter(s) {unknown}: docs maps 'ch03' to its page name")
 
-    def cell(text: str) -> str:
-        return str(text).replace("|", "\\|")
-
     rows = ["| chapter | source | claim | source says | we measure | holds if | holds |",
             "| --- | --- | --- | ---: | ---: | --- | :---: |"]
     for r in records:
-        ours = format_measured(r["fmt"], r["measured"]) + (f" ({r['setting']})" if r["setting"] else "")
-        verdict = "yes" if r["holds"] else "**no**"
-        if r["kind"] != "reproduction":
-            verdict += f" ({r['kind']})"
-        if not r["asserted"]:
-            verdict += " (not asserted)"
         chapter = f"{{doc}}`{int(r['chapter'][2:])} <{docs[r['chapter']]}>`"
-        rows.append(f"| {chapter} | {{cite}}`{r['source']}` | {cell(r['claim'])} | {cell(r['source_value'])} | "
-                    f"{cell(ours)} | {cell(humanize_exponents(r['test']))} | {verdict} |")
+        rows.append(f"| {chapter} | {_row_cells(r)} |")
     return "\n".join(rows)
 
 
