@@ -77,6 +77,17 @@ problem is fixed, and either drop the workaround or re-check it and raise the pi
     and docutils' bibliography entries rendered without the roles and labels that broke
     the rules, and ``static/gradbook.css`` (link contrast in admonitions).
 
+11. Dark mode from the first paint. pydata-sphinx-theme's script in the page's head sets
+    the colour mode to "auto" on a first visit, and its main script, loaded at the end of
+    the page, resolves that to dark or light only after the page is drawn: the header's
+    buttons are drawn light, then fade to dark over Bootstrap's 0.15 s colour transition
+    (a flash for the reader, and an axe-core contrast failure when axe measured a button
+    mid-fade). :data:`RESOLVE_AUTO_THEME`, run in the head right after the theme's own
+    script, resolves the mode the way the theme's ``setTheme`` does ("auto" from the
+    reader's system setting) before anything is drawn; the theme then sets the same
+    value again.
+    Written for pydata-sphinx-theme 0.16.1.
+
 Launch links (1) are written for sphinx-book-theme 1.2.0, whose ``header_buttons``
 context this rewrites.
 """
@@ -105,7 +116,8 @@ PATCHED = {
                 "HideCodeCellNode's HTML (10)"),
     "jupyter-cache": ("1.0.1", "merge_match_into_notebook and clear_cache, used by (3) and (4)"),
     "sphinx-book-theme": ("1.2.0", "the header_buttons context the launch links are rewritten in (1)"),
-    "pydata-sphinx-theme": ("0.16.1", "the search field and colour-mode button templates in templates/ (10)"),
+    "pydata-sphinx-theme": ("0.16.1", ("the search field and colour-mode button templates in templates/ (10), "
+                            "its resolution of the colour mode auto (11)")),
     "docutils": ("0.21.2", "visit_citation, whose list items are given role listitem (10)"),
 }
 
@@ -383,6 +395,17 @@ def _visit_citation(self, node) -> None:
     self.body[-1] = self.body[-1].replace('role="doc-biblioentry"', 'role="listitem"')
 
 
+#: Inline script for the page's head (11): the theme (light or dark) is resolved from the
+#: colour mode before the body is drawn, as pydata-sphinx-theme's setTheme resolves it
+#: later: a mode of light or dark is the theme, anything else ("auto") the system setting.
+RESOLVE_AUTO_THEME = (
+    "(function (html) { var mode = html.dataset.mode;"
+    ' html.dataset.theme = mode === "light" || mode === "dark" ? mode'
+    ' : window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light";'
+    " })(document.documentElement);"
+)
+
+
 def _add_static_path(app) -> None:
     if str(STATIC) not in app.config.html_static_path:
         app.config.html_static_path.append(str(STATIC))
@@ -405,6 +428,7 @@ def setup(app):
     app.connect("builder-inited", _add_static_path)
     app.connect("config-inited", _add_templates)
     app.add_js_file("gradbook-livecode.js", loading_method="defer")
+    app.add_js_file(None, body=RESOLVE_AUTO_THEME, priority=1)
     app.add_css_file("gradbook.css")
     from docutils import nodes
     from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput

@@ -402,6 +402,42 @@ AXE = ROOT / "_build" / "tools" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
+#: Waits for every running CSS transition to end (animations that loop are not waited for).
+SETTLED_TRANSITIONS = """() => Promise.all(document.getAnimations()
+    .filter(a => a instanceof CSSTransition).map(a => a.finished.catch(() => null)))"""
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_the_colour_mode_is_drawn_from_the_start(browser, server, mode):
+    """A reader whose system asks for dark (or light) gets it from the first paint: no
+    colour is still fading from the other mode once the page has loaded (the theme used
+    to resolve its "auto" mode only at the end of the page; the extension's point 11).
+    The reader's own choice (the colour-mode button) wins over the system's on the next
+    page, also from the first paint."""
+    other = {"light": "dark", "dark": "light"}[mode]
+    context = browser.new_context(color_scheme=mode)
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+
+    def load(path):
+        page.goto(f"{server}/{path}", wait_until="load")
+        fading = page.evaluate("""() => document.getAnimations()
+            .filter(a => a instanceof CSSTransition && /color/.test(a.transitionProperty))
+            .map(a => `${a.transitionProperty} of ${a.effect.target.className}`)""")
+        return page.evaluate("() => document.documentElement.dataset.theme"), fading
+
+    theme, fading = load("book/notation.html")
+    assert theme == mode
+    assert not fading, f"colours still fading into {mode} mode after load: {fading}"
+    page.locator(".theme-switch-button").first.click()  # from "auto" to the other mode
+    assert page.evaluate("() => document.documentElement.dataset.theme") == other
+    theme, fading = load("book/ch01_backprop_is_a_product.html")
+    context.close()
+    assert theme == other, "the reader's choice of colour mode is not kept on the next page"
+    assert not fading, f"colours still fading into {other} mode after load: {fading}"
+
+
 @pytest.mark.parametrize("mode", ["light", "dark"])
 @pytest.mark.parametrize("page_path", _pages())
 def test_no_serious_accessibility_violation(browser, server, page_path, mode):
@@ -416,6 +452,9 @@ def test_no_serious_accessibility_violation(browser, server, page_path, mode):
     page.goto(f"{server}/{page_path}", wait_until="load")
     page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
     assert page.evaluate("() => document.documentElement.dataset.theme") == mode
+    # Colours are measured at rest: axe reads an element's colour as it is drawn now, and
+    # a colour mid-transition is neither the one before nor the one after.
+    page.evaluate(SETTLED_TRANSITIONS)
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA)
