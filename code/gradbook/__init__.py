@@ -61,7 +61,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "parallel": ("BACKENDS", "run_parallel"),
     "formatting": ("humanize", "number"),
     "explorers": ("Explorer", "explorer"),
-    "plotting": ("PALETTE", "WIDTH", "figure", "log_axis", "plot_layer_norms", "use_style"),
+    "plotting": ("PALETTE", "WIDTH", "PowerOfTenFormatter", "figure", "log_axis", "plot_layer_norms",
+                 "use_style"),
     "ledger": (
         "CLAIM_KINDS", "Claim", "Criterion", "above", "at_least", "at_most", "below", "between",
         "claims_markdown", "collect", "equal", "format_measured", "ledger_counts", "ledger_markdown", "near",

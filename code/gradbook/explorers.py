@@ -101,7 +101,7 @@ def explorer(
     static_at:
         The positions the static figure draws (default: first, middle and last).
     """
-    from .plotting import PALETTE, figure
+    from .plotting import PALETTE, figure, log_axis
 
     if not isinstance(name, str) or _NAME.fullmatch(name) is None:
         raise ValueError(f"name must be lower-case letters, digits and hyphens, such as 'ch01-scale'; got {name!r}")
@@ -136,8 +136,10 @@ def explorer(
         for s, k in enumerate(shown):
             ax.plot(xs, y[k], color=PALETTE[j], ls=styles[s % len(styles)],
                     label=f"{label}, {slider_label} = {labels[k]}")
-    ax.set_xscale("log" if log_x else "linear")
-    ax.set_yscale("log" if log_y else "linear")
+    if log_x:
+        log_axis(ax, "x")
+    if log_y:
+        log_axis(ax, "y")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)

@@ -82,3 +82,43 @@ def test_plotting_style_and_helpers():
         gb.log_axis(axes[0], "z")
     with pytest.raises(ValueError, match="ncols must be at most 4"):
         gb.figure(ncols=5)
+
+
+@pytest.mark.parametrize(("label", "plain"), [
+    (r"$\mathdefault{10^{-3}}$", "10⁻³"),
+    (r"$\mathdefault{2\times10^{4}}$", "2\u00a0×\u00a010⁴"),  # as gb.humanize("2e4")
+    (r"$\mathdefault{-10^{2}}$", "−10²"),
+    (r"$\mathdefault{10^{0}}$", "10⁰"),  # not "1", among 10⁻¹ and 10¹
+    (r"$\mathdefault{0.5}$", "0.5"),
+    ("", ""),  # an unlabelled minor tick
+    (r"$\mathdefault{10^{-3.50}}$", r"$\mathdefault{10^{-3.50}}$"),  # another form: unchanged
+])
+def test_plain_tick_label(label, plain):
+    assert gb.plotting.plain_tick_label(label) == plain
+
+
+def test_log_axis_labels_matplotlibs_ticks_in_plain_text():
+    """Same ticks and same labelled ticks as matplotlib's own log axis, no mathtext left."""
+    def labels(ax, name, minor):
+        return [(t.get_position(), t.get_text()) for t in
+                getattr(ax, f"get_{name}ticklabels")(minor=minor)]
+
+    figs = []
+    for ours in (True, False):
+        fig, ax = gb.figure()
+        ax.plot([1e-5, 1e3], [0.02, 0.5])
+        if ours:
+            gb.log_axis(ax, "both")
+        else:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        fig.canvas.draw()
+        figs.append(ax)
+    for name in ("x", "y"):
+        for minor in (False, True):
+            new, old = labels(figs[0], name, minor), labels(figs[1], name, minor)
+            assert [p for p, _ in new] == [p for p, _ in old]
+            assert [bool(t) for _, t in new] == [bool(t) for _, t in old]
+            assert not any("$" in t for _, t in new)
+            assert any(t for _, t in new) or minor
+    assert isinstance(figs[0].yaxis.get_major_formatter(), gb.PowerOfTenFormatter)
