@@ -189,6 +189,26 @@ def test_figure_numbers_are_the_ones_the_page_gives(chapter):
         assert site == make_notebooks.site_url()
 
 
+NUMREF = re.compile(r'<a class="reference internal" href="([^"#]*)#([^"]+)"><span class="std std-numref">'
+                    r'Fig\. ([0-9.]+)</span></a>')
+
+
+def test_every_figure_reference_of_the_html_names_the_figure_it_links_to():
+    """Every {numref} on every page says the number of the figure it links to, as that
+    figure's own caption gives it (the extension's point 12 resolves them from doctrees
+    read once per build)."""
+    _built()
+    seen = 0
+    for page in sorted(HTML.glob("*.html")):
+        for href, label, number in NUMREF.findall(page.read_text()):
+            target = (page.parent / href) if href else page
+            caption = re.search(rf'id="{re.escape(label)}".*?<span class="caption-number">([^<]*)</span>',
+                                target.read_text(), re.S)
+            assert caption and caption.group(1).strip() == f"Fig. {number}", (page.name, label, number)
+            seen += 1
+    assert seen >= len(_chapters())  # every chapter refers to its figures
+
+
 def test_the_twins_are_up_to_date():
     _built()
     stale = [p.stem for p in _chapters()

@@ -102,3 +102,26 @@ def test_pages_that_read_the_build_are_read_last_and_always():
     env = SimpleNamespace(found_docs={"book/ledger", "book/misconceptions", "book/ch01_x"})
     outdated = ext._gathering_pages_outdated(None, env, added=set(), changed={"book/ledger"}, removed=set())
     assert outdated == ["book/misconceptions"]  # instructors is not a page of this book
+
+
+def test_numbered_references_read_each_page_once_per_build():
+    """Sphinx unpickles a page's doctree for every {numref} to it; the extension's
+    environment for numbered references (its point 12) reads each page once, until the
+    pages are read again."""
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import gradbook_sphinx as ext
+    from sphinx.domains.std import StandardDomain
+
+    reads = []
+    env = SimpleNamespace(get_doctree=lambda name: reads.append(name) or object(), toc_fignumbers={"a": 1})
+    numref_env = ext._NumrefEnvironment(env)
+    first = numref_env.get_doctree("a")
+    assert numref_env.get_doctree("a") is first and numref_env.get_doctree("b") is not first
+    assert reads == ["a", "b"]
+    assert numref_env.toc_fignumbers == {"a": 1}  # everything else is the environment's
+    ext._forget_numref_doctrees(None, env)  # when the pages have been read again
+    numref_env.get_doctree("a")
+    assert reads == ["a", "b", "a"]
+    assert issubclass(ext._standard_domain(), StandardDomain)
