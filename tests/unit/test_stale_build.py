@@ -125,3 +125,21 @@ def test_numbered_references_read_each_page_once_per_build():
     numref_env.get_doctree("a")
     assert reads == ["a", "b", "a"]
     assert issubclass(ext._standard_domain(), StandardDomain)
+
+
+def test_citations_find_pybtex_backend_without_searching_the_packages(monkeypatch):
+    """sphinxcontrib-bibtex asks pybtex for its plain-text backend once per citation; the
+    extension (its point 13) registers the class pybtex finds, so later lookups do not
+    search every installed package's entry points."""
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import gradbook_sphinx as ext
+    import pybtex.plugin
+
+    found = pybtex.plugin.find_plugin("pybtex.backends", "plaintext")
+    ext._register_pybtex_backend(None)
+
+    def searched(**_):
+        raise AssertionError("pybtex searched the installed packages' entry points")
+
+    monkeypatch.setattr(pybtex.plugin, "entry_points", searched)
+    assert pybtex.plugin.find_plugin("pybtex.backends", "plaintext") is found
