@@ -39,7 +39,10 @@ problem is fixed, and either drop the workaround or re-check it and raise the pi
    ``requirements.txt`` and the lock file) are hashed, with the Python version, into a
    fingerprint. It is a Sphinx setting that invalidates the whole environment, so every
    page is read again when it changes, and it is stored beside the execution cache,
-   which is emptied when it differs, so every chapter is executed again.
+   which is emptied when it differs, so every chapter is executed again. This extension's
+   own code is fingerprinted too (``gradbook_extension_fingerprint``), since Sphinx does
+   not see an edit to it: every page is then read and written again, its outputs taken
+   from the cache.
 
 5. Pages that read what the build cannot see change: the claims ledger
    (``book/ledger.md``) and the misconceptions (``book/misconceptions.md``, which quotes
@@ -171,8 +174,12 @@ def environment_fingerprint(root: Path, paths) -> str:
 
 
 def _set_fingerprint(app, config) -> None:
-    # A setting with rebuild="env": when its value changes, Sphinx reads every page again.
+    # Settings with rebuild="env": when a value changes, Sphinx reads every page again.
     config.gradbook_environment_fingerprint = environment_fingerprint(Path(app.srcdir), config.gradbook_environment)
+    # This extension's own code: Sphinx does not see an edit to it, and would leave every
+    # unchanged page as the old code wrote it. Pages are read again (outputs come from
+    # the execution cache; nothing is executed again for this).
+    config.gradbook_extension_fingerprint = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def clear_stale_cache(cache_path: Path, fingerprint: str) -> bool:
@@ -480,6 +487,7 @@ def setup(app):
         _require(package)
     app.add_config_value("gradbook_environment", [], "env", [list])
     app.add_config_value("gradbook_environment_fingerprint", "", "env", [str])
+    app.add_config_value("gradbook_extension_fingerprint", "", "env", [str])
     # Read by scripts/make_notebooks.py for the Colab cell; registered so Sphinx knows it.
     app.add_config_value("gradbook_release", "", "html", [str])
     app.add_config_value("gradbook_student_repository", "", "html", [str])

@@ -68,6 +68,27 @@ def test_a_change_to_the_package_or_the_requirements_re_executes(tmp_path):
     assert _build(book) != after_package, "an edit to the requirements must re-execute the page"
 
 
+@pytest.mark.skipif(not JB.exists(), reason="jupyter-book is not installed next to this Python")
+def test_an_edit_to_the_extension_rewrites_the_pages_without_executing_them(tmp_path):
+    """Sphinx does not see an edit to an extension's code: without the extension's own
+    fingerprint the unchanged pages would stay as the old code wrote them."""
+    book = tmp_path / "book"
+    book.mkdir()
+    shutil.copytree(ROOT / "_ext", book / "_ext")
+    (book / "_config.yml").write_text(CONFIG)
+    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
+    (book / "page.md").write_text(PAGE)
+    page = book / "_build" / "html" / "page.html"
+
+    first = _build(book)
+    written = page.stat().st_mtime_ns
+    assert _build(book) == first and page.stat().st_mtime_ns == written  # nothing changed
+    with (book / "_ext" / "gradbook_sphinx.py").open("a") as f:
+        f.write("\n# an edit\n")
+    assert _build(book) == first, "the page must not be executed again"
+    assert page.stat().st_mtime_ns != written, "the page must be written again"
+
+
 def test_the_fingerprint_covers_files_names_and_missing_paths(tmp_path):
     sys.path.insert(0, str(ROOT / "_ext"))
     try:
