@@ -402,6 +402,16 @@ AXE = ROOT / "_build" / "tools" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
+def _page_in_mode(browser, server, mode):
+    """A page whose reader's system asks for ``mode`` (light or dark), with every request
+    outside the local server blocked; returns (context, page): close the context."""
+    context = browser.new_context(color_scheme=mode)
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+    return context, page
+
+
 #: Waits for every running CSS transition to end (animations that loop are not waited for).
 SETTLED_TRANSITIONS = """() => Promise.all(document.getAnimations()
     .filter(a => a instanceof CSSTransition).map(a => a.finished.catch(() => null)))"""
@@ -415,10 +425,7 @@ def test_the_colour_mode_is_drawn_from_the_start(browser, server, mode):
     The reader's own choice (the colour-mode button) wins over the system's on the next
     page, also from the first paint."""
     other = {"light": "dark", "dark": "light"}[mode]
-    context = browser.new_context(color_scheme=mode)
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+    context, page = _page_in_mode(browser, server, mode)
 
     def load(path):
         page.goto(f"{server}/{path}", wait_until="load")
@@ -445,10 +452,7 @@ def test_no_serious_accessibility_violation(browser, server, page_path, mode):
     violation of a WCAG 2.1 A or AA rule."""
     if not AXE.exists():
         pytest.fail("axe-core is not installed: run `make browser` (it installs it)", pytrace=False)
-    context = browser.new_context(color_scheme=mode)
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(server) else r.abort())
+    context, page = _page_in_mode(browser, server, mode)
     page.goto(f"{server}/{page_path}", wait_until="load")
     page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
     assert page.evaluate("() => document.documentElement.dataset.theme") == mode

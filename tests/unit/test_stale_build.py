@@ -42,6 +42,17 @@ sphinx:
 """
 
 
+def _one_page_book(tmp_path: Path) -> Path:
+    """A book of one page (:data:`PAGE`) with the book's extension, in ``tmp_path/book``."""
+    book = tmp_path / "book"
+    book.mkdir()
+    shutil.copytree(ROOT / "_ext", book / "_ext")
+    (book / "_config.yml").write_text(CONFIG)
+    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
+    (book / "page.md").write_text(PAGE)
+    return book
+
+
 def _build(book: Path) -> str:
     subprocess.run([str(JB), "build", str(book), "--builder", "html"], check=True, capture_output=True, text=True)
     html = (book / "_build" / "html" / "page.html").read_text()
@@ -50,12 +61,8 @@ def _build(book: Path) -> str:
 
 @pytest.mark.skipif(not JB.exists(), reason="jupyter-book is not installed next to this Python")
 def test_a_change_to_the_package_or_the_requirements_re_executes(tmp_path):
-    book = tmp_path / "book"
-    (book / "pkg").mkdir(parents=True)
-    shutil.copytree(ROOT / "_ext", book / "_ext")
-    (book / "_config.yml").write_text(CONFIG)
-    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
-    (book / "page.md").write_text(PAGE)
+    book = _one_page_book(tmp_path)
+    (book / "pkg").mkdir()
     (book / "pkg" / "mod.py").write_text("def f():\n    return 1\n")
     (book / "requirements.txt").write_text("torch==2.13.0\n")
 
@@ -72,12 +79,7 @@ def test_a_change_to_the_package_or_the_requirements_re_executes(tmp_path):
 def test_an_edit_to_the_extension_rewrites_the_pages_without_executing_them(tmp_path):
     """Sphinx does not see an edit to an extension's code: without the extension's own
     fingerprint the unchanged pages would stay as the old code wrote them."""
-    book = tmp_path / "book"
-    book.mkdir()
-    shutil.copytree(ROOT / "_ext", book / "_ext")
-    (book / "_config.yml").write_text(CONFIG)
-    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
-    (book / "page.md").write_text(PAGE)
+    book = _one_page_book(tmp_path)
     page = book / "_build" / "html" / "page.html"
 
     first = _build(book)
