@@ -69,8 +69,12 @@ def total_norm(tensors: Tensors) -> torch.Tensor:
     entry itself was infinite.
     """
     items = as_tensor_list(tensors)
-    # the norm of the per-tensor norms is the norm of the concatenation, without concatenating
-    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.detach().double()) for g in items]))
+    # The norm of the per-tensor norms is the norm of the concatenation, without
+    # concatenating. One fused call takes every tensor's norm in float64 (the same numbers
+    # as converting each tensor to float64 first, without the copies): gb.fit takes this
+    # norm at every step, where a loop of small operations was a tenth of a step's cost.
+    with torch.no_grad():
+        return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(items, 2, dtype=torch.float64)))
 
 
 def _check_batch(X, y) -> None:

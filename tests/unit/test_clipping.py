@@ -30,6 +30,27 @@ def test_total_norm_is_the_norm_of_the_concatenation():
     assert gb.total_norm(torch.tensor([3.0, 4.0])).item() == 5.0  # a single tensor works too
 
 
+def test_total_norm_takes_each_norm_in_float64_to_the_last_bit():
+    """The fused per-tensor norms give exactly the numbers of converting every tensor to
+    float64 first (what total_norm computed before, and what its records hold): over
+    float32 and float64 tensors of every scale, with infinite and NaN entries."""
+    gen = torch.Generator().manual_seed(3)
+    for trial in range(60):
+        n = int(torch.randint(1, 30, (1,), generator=gen))
+        grads = [torch.randn(*torch.randint(1, 40, (2,), generator=gen).tolist(), generator=gen)
+                 * 10.0 ** int(torch.randint(-30, 30, (1,), generator=gen)) for _ in range(n)]
+        if trial % 3 == 0:
+            grads = [g.double() * 1e250 if k % 2 else g for k, g in enumerate(grads)]  # mixed dtypes
+        if trial % 7 == 0:
+            grads.append(torch.tensor([math.inf, 1.0]))
+        if trial % 11 == 0:
+            grads.append(torch.tensor([math.nan]))
+        expected = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.double()) for g in grads]))
+        got = gb.total_norm(grads)
+        assert got.dtype == F64 and not got.requires_grad
+        assert torch.equal(got, expected) or (got.isnan() and expected.isnan())
+
+
 @pytest.mark.parametrize("max_norm", [0.5, 3.0, 1e6])
 def test_clip_by_norm_matches_torch(max_norm):
     grads = _grads(1)
