@@ -5,6 +5,7 @@ statistics; fit_stacked steps each member as plain SGD with its own learning rat
 import gradbook as gb
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 D = torch.float64
@@ -271,6 +272,28 @@ def test_residual_blocks_compute_what_they_say(residual, branch_scale, norm):
         out = net(x, drop=drop)
         for i in range(2):
             torch.testing.assert_close(out[i], reference_forward(net, i, x[i], drop), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("residual", ["preact", "postact"])
+def test_a_branch_scale_of_one_is_left_out_to_the_last_bit(residual, monkeypatch):
+    """The forward pass skips multiplying a branch by exactly 1: outputs, gradients and a
+    trained network are bit for bit those of multiplying, in float32 as the chapters train."""
+    X, y = gb.load_digits("train")
+
+    def train(multiply_by_one):
+        if multiply_by_one:
+            monkeypatch.setattr(gb.StackedMLP, "_scaled", lambda self, k, branch: self._scale(k) * branch)
+        net = gb.StackedMLP(3, 6, 16, "relu", init="he", norm="batch", residual=residual, seed=0)
+        grads = list(torch.autograd.grad(F.cross_entropy(net(X[:30]).transpose(1, 2), y[:30].expand(3, -1)),
+                                         list(net.parameters())))
+        fit = gb.fit_stacked(net, (X, y), 20, lr=[0.03, 0.1, 0.3], batch_size=20, seed=0)
+        monkeypatch.undo()
+        return grads, fit.loss, list(net.parameters())
+
+    skipped, multiplied = train(False), train(True)
+    for a, b in zip(skipped[0] + [skipped[1]] + skipped[2], multiplied[0] + [multiplied[1]] + multiplied[2],
+                    strict=True):
+        assert torch.equal(a, b)
 
 
 def test_learned_branch_scales_get_gradients_and_train():
