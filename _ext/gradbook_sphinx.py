@@ -116,6 +116,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import os
 import re
 import sys
 from pathlib import Path
@@ -203,8 +204,16 @@ def clear_stale_cache(cache_path: Path, fingerprint: str) -> bool:
     return emptied
 
 
+#: Where the running build keeps its execution cache, for the pages that read the
+#: chapters' executions (scripts/bookfiles.py): a kernel inherits the build's environment.
+EXECUTION_CACHE_VARIABLE = "GRADBOOK_EXECUTION_CACHE"
+
+
 def _clear_stale_cache(app) -> None:
     cache_path = Path(app.env.mystnb_config.execution_cache_path)
+    # Built with --path-output, the cache is not the repository's _build/.jupyter_cache:
+    # the gathering pages must read this build's, never another build's or none.
+    os.environ[EXECUTION_CACHE_VARIABLE] = str(cache_path)
     if clear_stale_cache(cache_path, app.config.gradbook_environment_fingerprint):
         LOGGER.info("gradbook: the package or the environment changed; every page is executed again")
 

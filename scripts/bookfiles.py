@@ -7,6 +7,7 @@ parsed in one place, as YAML.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -43,7 +44,10 @@ def chapters(root: Path = ROOT) -> list[Path]:
     return [p for p in paths if CHAPTER.fullmatch(p.stem) and p.exists()]
 
 
-CACHE = ROOT / "_build" / ".jupyter_cache"
+#: The book's execution cache: the running build's (the book's Sphinx extension names it
+#: in GRADBOOK_EXECUTION_CACHE for the kernels it starts, so a build with --path-output
+#: reads its own), otherwise the repository's.
+CACHE = Path(os.environ.get("GRADBOOK_EXECUTION_CACHE") or ROOT / "_build" / ".jupyter_cache")
 
 
 def executed(paths: list[Path], cache_path: Path = CACHE) -> dict:

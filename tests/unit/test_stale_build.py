@@ -166,3 +166,41 @@ def test_citations_find_pybtex_backend_without_searching_the_packages(monkeypatc
 
     monkeypatch.setattr(pybtex.plugin, "entry_points", searched)
     assert pybtex.plugin.find_plugin("pybtex.backends", "plaintext") is found
+
+
+def _repository_execute_settings() -> str:
+    """The ``execute:`` block of the book's own _config.yml, as YAML."""
+    import yaml
+
+    return yaml.safe_dump({"execute": yaml.safe_load((ROOT / "_config.yml").read_text())["execute"]})
+
+
+@pytest.mark.skipif(not JB.exists(), reason="jupyter-book is not installed next to this Python")
+def test_pages_read_the_execution_cache_of_the_build_that_runs_them(tmp_path):
+    """Built with --path-output, the cache is the output's, not the repository's: the ledger
+    and the misconceptions found none there and rendered a FileNotFoundError (the cold
+    builds of `make bench` did). The extension names the build's cache for the kernels."""
+    book = _one_page_book(tmp_path)
+    (book / "page.md").write_text(PAGE.replace(
+        'print("execution", uuid.uuid4().hex)',
+        'import os\nprint("execution", uuid.uuid4().hex)\nprint("cache", os.environ["GRADBOOK_EXECUTION_CACHE"])'))
+    out = tmp_path / "elsewhere"
+    subprocess.run([str(JB), "build", str(book), "--builder", "html", "--path-output", str(out)],
+                   check=True, capture_output=True, text=True)
+    html = (out / "_build" / "html" / "page.html").read_text()
+    assert f"cache {out.resolve() / '_build' / '.jupyter_cache'}" in html
+    assert (out / "_build" / ".jupyter_cache").is_dir()
+
+
+@pytest.mark.skipif(not JB.exists(), reason="jupyter-book is not installed next to this Python")
+def test_a_page_whose_execution_fails_fails_the_build(tmp_path):
+    """With the book's execute settings an error stops the build; MyST-NB's default is to
+    warn and render the traceback into the page, which `make book` then published."""
+    book = _one_page_book(tmp_path)
+    (book / "_config.yml").write_text(CONFIG.replace("execute:\n  execute_notebooks: cache\n",
+                                                     _repository_execute_settings()))
+    (book / "page.md").write_text(PAGE.replace('print("execution", uuid.uuid4().hex)',
+                                               'raise FileNotFoundError("no cache")'))
+    build = subprocess.run([str(JB), "build", str(book), "--builder", "html"], capture_output=True, text=True)
+    assert build.returncode != 0
+    assert "FileNotFoundError" in build.stdout + build.stderr
