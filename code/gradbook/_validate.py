@@ -11,6 +11,11 @@ place those rules are written, so every function applies the same ones:
 * :func:`float_dtype` and :func:`float_tensor` - the one floating-point rule: the book
   computes in ``torch.float32`` or ``torch.float64`` (:data:`FLOAT_DTYPES`);
 * :func:`module` - an ``nn.Module``.
+
+torch is imported by the helpers that need it, not with the module: the checks of plain
+numbers and choices, and what uses only them (:func:`gradbook.humanize`, which the
+book's Sphinx extension calls on every glued number, and the claims ledger), run
+without loading torch, a second of every build and of the ledger page.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # for the annotations; the helpers that need torch import it when they run
+    import torch
 
 #: The largest seed any function of the package accepts. It is NumPy's limit for its
 #: legacy global generator, which :func:`gradbook.set_seed` seeds too, so a seed that
@@ -30,7 +37,16 @@ MAX_SEED = 2**32 - 1
 #: purpose: on a CPU many of the operations the book uses do not support it, and its
 #: range (largest value 65504) would turn every exploding-gradient demonstration into
 #: an overflow demonstration.
-FLOAT_DTYPES = (torch.float32, torch.float64)
+def _float_dtypes() -> tuple:
+    import torch
+
+    return (torch.float32, torch.float64)
+
+
+def __getattr__(name: str):
+    if name == "FLOAT_DTYPES":  # (torch.float32, torch.float64), without importing torch above
+        return _float_dtypes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def one_of(name: str, value, allowed: Iterable[str]) -> str:
@@ -104,6 +120,8 @@ def generator(value, name: str = "seed", *, stream: int = 0) -> torch.Generator 
     ``seed ^ stream``. A stream is a multiple of 2**32 (so ``seed ^ stream`` lies above
     every plain seed and never repeats one); 0 is the seed's own stream.
     """
+    import torch
+
     if value is None or isinstance(value, torch.Generator):
         if stream and value is not None:
             raise ValueError("a stream needs a seed, not a torch.Generator")
@@ -115,7 +133,7 @@ def generator(value, name: str = "seed", *, stream: int = 0) -> torch.Generator 
 
 def float_dtype(name: str, value) -> torch.dtype:
     """Return ``value`` if it is one of :data:`FLOAT_DTYPES`."""
-    if value not in FLOAT_DTYPES:
+    if value not in _float_dtypes():
         raise ValueError(f"{name} must be torch.float32 or torch.float64, got {value!r}")
     return value
 
@@ -125,8 +143,10 @@ def float_tensor(name: str, value, *, ndim: int | tuple[int, ...] | None = None,
 
     ``shape`` describes the expected shape in words for the message, e.g. ``"(batch, features)"``.
     """
+    import torch
+
     dims = (ndim,) if isinstance(ndim, int) else ndim
-    if (not isinstance(value, torch.Tensor) or value.dtype not in FLOAT_DTYPES
+    if (not isinstance(value, torch.Tensor) or value.dtype not in _float_dtypes()
             or (dims is not None and value.ndim not in dims)):
         what = f"a float32 or float64 tensor{f' of shape {shape}' if shape else ''}"
         got = (f"a {value.dtype} tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor)
@@ -137,6 +157,8 @@ def float_tensor(name: str, value, *, ndim: int | tuple[int, ...] | None = None,
 
 def module(name: str, value) -> torch.nn.Module:
     """Return ``value`` if it is a ``torch.nn.Module``."""
+    import torch
+
     if not isinstance(value, torch.nn.Module):
         raise TypeError(f"{name} must be a torch.nn.Module, got {type(value).__name__}")
     return value

@@ -111,3 +111,20 @@ def test_no_public_name_is_also_a_module_name():
     import gradbook as gb
 
     assert not set(gb.MODULES) & set(gb._HOME)
+
+
+def test_numbers_for_people_and_the_ledger_do_not_load_torch():
+    """The book's Sphinx extension writes every glued number with gb.humanize, and the
+    claims-ledger page gathers the claims with gb.collect: neither needs torch, whose
+    import is a second of every build. The argument checks import it when they need it."""
+    code = ("import sys, gradbook as gb\n"
+            "assert gb.humanize('5.3e-13').endswith('10⁻¹³')\n"
+            "records = gb.collect([])\n"
+            "gb.ledger_markdown(records, {})\n"
+            "gb.format_measured('.2f', 0.5)\n"
+            "print('torch' in sys.modules)\n"
+            "from gradbook import _validate\n"
+            "import torch\n"
+            "assert _validate.FLOAT_DTYPES == (torch.float32, torch.float64)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
