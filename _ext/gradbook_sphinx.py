@@ -473,13 +473,18 @@ def _standard_domain():
     return _StandardDomain
 
 
-def _register_pybtex_backend(app) -> None:
-    """Register pybtex's plain-text backend as a runtime plugin, found once (13)."""
+def register_pybtex_plaintext() -> None:
+    """Register pybtex's plain-text backend as a runtime plugin, found once (13). Also
+    used by scripts/render_markdown.py, which renders the bibliography's names as text."""
     import pybtex.plugin
 
     group = "pybtex.backends"
     pybtex.plugin.register_plugin(group, "plaintext", pybtex.plugin.find_plugin(group, "plaintext"),
                                   force=True)
+
+
+def _register_pybtex_backend(app) -> None:
+    register_pybtex_plaintext()
 
 
 def _forget_numref_doctrees(*_) -> None:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import html
 import posixpath
 import re
+import sys
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -580,10 +581,19 @@ def bibliography(bib_path: Path) -> dict:
     style: one surname, two joined by "and", or the first and *et al.*"""
     from pybtex.database import parse_file
 
+    # pybtex looks its text backend up among every installed package's entry points for
+    # each name it renders (a second for this file); the book's extension registers it
+    # once, under its own name "plaintext" (asked for as "text", an alias, pybtex searches).
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "_ext"))
+    try:
+        from gradbook_sphinx import register_pybtex_plaintext
+    finally:
+        sys.path.pop(0)
+    register_pybtex_plaintext()
     entries = {}
     for key, entry in parse_file(str(bib_path)).entries.items():
         people = entry.persons.get("author") or entry.persons.get("editor") or []
-        names = [" ".join(part.render_as("text") for part in p.rich_prelast_names + p.rich_last_names)
+        names = [" ".join(part.render_as("plaintext") for part in p.rich_prelast_names + p.rich_last_names)
                  for p in people]
         entries[key] = (_authors(names) if names else key, entry.fields.get("year", "n.d."))
     return entries

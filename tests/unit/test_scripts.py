@@ -169,3 +169,25 @@ def test_bench_reports_a_chapters_median_run_and_its_range():
     row = execute._median_run(runs)
     assert row["seconds"] == 10.1 and row["range_seconds"] == [9.4, 12.2]
     assert row["peak_mb"] == 390.5 and row["runs"] == 3 and row["chapter"] == "ch09"
+
+
+def test_the_bibliography_is_rendered_without_searching_the_installed_packages(monkeypatch):
+    """The launch notebooks' author-year labels come from pybtex's text backend, which
+    pybtex looked up among every installed package's entry points for each of the 139
+    names (a second of every `make book`); asked for by the name the book's extension
+    registers, it is found at once. What is left: registering it (two searches) and
+    finding the reader of .bib files (one)."""
+    import pybtex.plugin
+    from render_markdown import bibliography
+
+    searches = []
+    search = pybtex.plugin.entry_points
+
+    def counted(**kwargs):
+        searches.append(kwargs)
+        return search(**kwargs)
+
+    monkeypatch.setattr(pybtex.plugin, "entry_points", counted)
+    entries = bibliography(ROOT / "book" / "references.bib")
+    assert len(searches) <= 3, f"{len(searches)} searches of the installed packages"
+    assert entries["nielsen2015"] == ("Nielsen", "2015")
