@@ -92,3 +92,17 @@ def test_nested_process_calls_run_in_order_inside_a_worker():
     inner = [lambda i=i: i * i for i in range(3)]
     outer = gb.run_parallel([lambda: gb.run_parallel(inner, backend="process"), lambda: 7], backend="process")
     assert outer == [[0, 1, 4], 7]
+
+
+@pytest.mark.parametrize(("jobs", "backend", "cores", "workers"), [
+    (3, "process", 2, 3),  # a few unequal processes share the cores out evenly
+    (4, "process", 2, 4),
+    (5, "process", 2, 2),  # many: one per core, taken in order
+    (17, "process", 2, 2),
+    (3, "thread", 2, 2),  # threads share one interpreter: one per core
+    (1, "process", 8, 1),
+])
+def test_the_default_number_of_workers(jobs, backend, cores, workers):
+    from gradbook.parallel import _default_workers
+
+    assert _default_workers(jobs, backend, cores) == workers
