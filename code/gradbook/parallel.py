@@ -22,6 +22,8 @@ runs each job in a forked copy of the calling process instead, which has its own
 interpreter: the result comes back by pickling, and only the result does, so a job
 must *return* what it makes (a network trained in place in a child is not trained
 in the parent). What a job prints is printed by the caller, job by job, in order.
+A few jobs (at most twice as many as cores) get a process each, so that jobs of unequal
+length share the cores out evenly instead of leaving one idle at the end.
 """
 
 from __future__ import annotations
