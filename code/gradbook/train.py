@@ -128,9 +128,9 @@ class _Descent:
     @torch.no_grad()
     def step(self) -> None:
         if self.optimizer == "sgd" and not self.momentum:  # one fused call: p -= lr * grad
-            live = [(p, p.grad) for p in self.params if p.grad is not None]
+            live = [p for p in self.params if p.grad is not None]
             if live:
-                torch._foreach_add_([p for p, _ in live], [g for _, g in live], alpha=-self.lr)
+                torch._foreach_add_(live, [p.grad for p in live], alpha=-self.lr)
             return
         beta1, beta2 = self.BETAS
         for i, (p, g) in enumerate(zip(self.params, (p.grad for p in self.params), strict=True)):

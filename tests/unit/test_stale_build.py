@@ -53,8 +53,24 @@ def _one_page_book(tmp_path: Path) -> Path:
     return book
 
 
+def _extension():
+    """The book's Sphinx extension, _ext/gradbook_sphinx.py, as a module."""
+    sys.path.insert(0, str(ROOT / "_ext"))
+    try:
+        import gradbook_sphinx
+    finally:
+        sys.path.pop(0)
+    return gradbook_sphinx
+
+
+def _jupyter_book(book: Path, *options: str, check: bool = True) -> subprocess.CompletedProcess:
+    """``jupyter-book build book --builder html *options``, its output captured."""
+    return subprocess.run([str(JB), "build", str(book), "--builder", "html", *options], check=check,
+                          capture_output=True, text=True)
+
+
 def _build(book: Path) -> str:
-    subprocess.run([str(JB), "build", str(book), "--builder", "html"], check=True, capture_output=True, text=True)
+    _jupyter_book(book)
     html = (book / "_build" / "html" / "page.html").read_text()
     return re.search(r"execution ([0-9a-f]{32})", html).group(1)
 
@@ -92,11 +108,7 @@ def test_an_edit_to_the_extension_rewrites_the_pages_without_executing_them(tmp_
 
 
 def test_the_fingerprint_covers_files_names_and_missing_paths(tmp_path):
-    sys.path.insert(0, str(ROOT / "_ext"))
-    try:
-        import gradbook_sphinx as ext
-    finally:
-        sys.path.pop(0)
+    ext = _extension()
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
     base = ext.environment_fingerprint(tmp_path, ["pkg", "missing.txt"])
@@ -115,8 +127,7 @@ def test_pages_that_read_the_build_are_read_last_and_always():
     them after every chapter, and on every build even when their own source is unchanged."""
     from types import SimpleNamespace
 
-    sys.path.insert(0, str(ROOT / "_ext"))
-    import gradbook_sphinx as ext
+    ext = _extension()
 
     docnames = ["book/ch01_x", "book/ledger", "book/ch12_y", "book/misconceptions", "book/notation"]
     ext._read_gathering_pages_last(None, None, docnames)
@@ -133,8 +144,7 @@ def test_numbered_references_read_each_page_once_per_build():
     pages are read again."""
     from types import SimpleNamespace
 
-    sys.path.insert(0, str(ROOT / "_ext"))
-    import gradbook_sphinx as ext
+    ext = _extension()
     from sphinx.domains.std import StandardDomain
 
     reads = []
@@ -154,8 +164,7 @@ def test_citations_find_pybtex_backend_without_searching_the_packages(monkeypatc
     """sphinxcontrib-bibtex asks pybtex for its plain-text backend once per citation; the
     extension (its point 13) registers the class pybtex finds, so later lookups do not
     search every installed package's entry points."""
-    sys.path.insert(0, str(ROOT / "_ext"))
-    import gradbook_sphinx as ext
+    ext = _extension()
     import pybtex.plugin
 
     found = pybtex.plugin.find_plugin("pybtex.backends", "plaintext")
@@ -185,8 +194,7 @@ def test_pages_read_the_execution_cache_of_the_build_that_runs_them(tmp_path):
         'print("execution", uuid.uuid4().hex)',
         'import os\nprint("execution", uuid.uuid4().hex)\nprint("cache", os.environ["GRADBOOK_EXECUTION_CACHE"])'))
     out = tmp_path / "elsewhere"
-    subprocess.run([str(JB), "build", str(book), "--builder", "html", "--path-output", str(out)],
-                   check=True, capture_output=True, text=True)
+    _jupyter_book(book, "--path-output", str(out))
     html = (out / "_build" / "html" / "page.html").read_text()
     assert f"cache {out.resolve() / '_build' / '.jupyter_cache'}" in html
     assert (out / "_build" / ".jupyter_cache").is_dir()
@@ -201,6 +209,6 @@ def test_a_page_whose_execution_fails_fails_the_build(tmp_path):
                                                      _repository_execute_settings()))
     (book / "page.md").write_text(PAGE.replace('print("execution", uuid.uuid4().hex)',
                                                'raise FileNotFoundError("no cache")'))
-    build = subprocess.run([str(JB), "build", str(book), "--builder", "html"], capture_output=True, text=True)
+    build = _jupyter_book(book, check=False)
     assert build.returncode != 0
     assert "FileNotFoundError" in build.stdout + build.stderr
