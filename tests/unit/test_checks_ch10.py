@@ -148,3 +148,21 @@ def test_not_a_function_is_a_type_error():
         gb.checks.check_batchnorm_backward(42)
     with pytest.raises(TypeError, match="seed must be a whole number"):
         gb.checks.check_batchnorm_backward(right, seed="7")
+
+
+def test_checking_an_answer_does_not_import_sympy():
+    """The check's reference gradients come from autograd without grad_outputs, whose shape
+    check imports SymPy (0.35 s) the first time; chapter 10's own comparison with
+    nn.BatchNorm1d does the same. A fresh interpreter checks a right answer."""
+    import inspect
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch, gradbook as gb\n"
+        + inspect.getsource(right)
+        + "assert gb.checks.check_batchnorm_backward(right)\n"
+        "print('sympy' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "False"
