@@ -1,5 +1,6 @@
 """The book's own tooling: launch notebooks and the student edition."""
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -170,6 +171,28 @@ def test_bench_reports_a_chapters_median_run_and_its_range():
     assert row["seconds"] == 10.1 and row["range_seconds"] == [9.4, 12.2]
     assert row["peak_mb"] == 390.5 and row["runs"] == 3 and row["chapter"] == "ch09"
 
+
+
+def test_bench_counts_the_cpu_time_of_a_builds_processes():
+    """The cold builds report the CPU time of their processes (the kernels and the chapters'
+    workers are children of children), from which make bench states the least time any
+    schedule on the machine's cores could take: the work spread evenly, no wait."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import execute
+
+    burn = ("import os, time\n"
+            "if os.fork() == 0:\n"  # a grandchild, as a chapter's worker is
+            "    end = time.process_time() + 0.3\n"
+            "    while time.process_time() < end: pass\n"
+            "    os._exit(0)\n"
+            "os.wait()\n")
+    before = execute._children_cpu_seconds()
+    subprocess.run([sys.executable, "-c", burn], check=True)
+    assert execute._children_cpu_seconds() - before >= 0.3
+    # 110 CPU-seconds on 2 cores take at least 55 s; against a serial build of 88 s: 0.625
+    bound = execute.build_ratio_bound({"seconds": 70.0, "cpu_seconds": 110.0},
+                                      {"seconds": 88.0, "cpu_seconds": 108.0}, cores=2)
+    assert bound == 0.625
 
 def test_the_bibliography_is_rendered_without_searching_the_installed_packages(monkeypatch):
     """The launch notebooks' author-year labels come from pybtex's text backend, which
