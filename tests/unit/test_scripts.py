@@ -172,7 +172,6 @@ def test_bench_reports_a_chapters_median_run_and_its_range():
     assert row["peak_mb"] == 390.5 and row["runs"] == 3 and row["chapter"] == "ch09"
 
 
-
 def test_bench_counts_the_cpu_time_of_a_builds_processes():
     """The cold builds report the CPU time of their processes (the kernels and the chapters'
     workers are children of children), from which make bench states the least time any
@@ -193,6 +192,7 @@ def test_bench_counts_the_cpu_time_of_a_builds_processes():
     bound = execute.build_ratio_bound({"seconds": 70.0, "cpu_seconds": 110.0},
                                       {"seconds": 88.0, "cpu_seconds": 108.0}, cores=2)
     assert bound == 0.625
+
 
 def test_the_bibliography_is_rendered_without_searching_the_installed_packages(monkeypatch):
     """The launch notebooks' author-year labels come from pybtex's text backend, which
