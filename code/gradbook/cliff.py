@@ -87,25 +87,41 @@ def cliff_descent(
     *,
     lr: float,
     steps: int,
-    clip_norm: float | None = None,
+    clip_norm: float | torch.Tensor | None = None,
     unroll: int = 50,
     x0: float = 0.5,
     target: float = 0.7,
 ) -> CliffPath:
     """Gradient descent on :func:`cliff_loss_and_grad` from every start (w0[i], b0[i]) at once.
 
-    ``w0`` and ``b0`` are numbers or tensors of one shape S. With ``clip_norm`` each
-    start's gradient (dL/dw, dL/db) is rescaled to that length whenever it is longer
-    (the rule of :func:`clip_by_norm`, applied to each start separately). ``unroll`` is
-    the number of steps of the recurrence (T = 50 in Pascanu et al.).
+    ``w0`` and ``b0`` are numbers or tensors of broadcastable shapes. With ``clip_norm``
+    each start's gradient (dL/dw, dL/db) is rescaled to that length whenever it is longer
+    (the rule of :func:`clip_by_norm`, applied to each start separately). ``clip_norm`` is
+    one threshold, or a tensor of thresholds broadcast with the starts, so that several
+    thresholds run in one call: with starts of shape (n,) and thresholds of shape (k, 1)
+    the result holds k rows of the n starts, row i clipped at threshold i (``math.inf``
+    leaves a row unclipped). The shape S of the result is the broadcast shape of all three.
+    ``unroll`` is the number of steps of the recurrence (T = 50 in Pascanu et al.).
 
     Returns a :class:`CliffPath` of float64 tensors.
     """
     lr = real("lr", lr, positive=True)
     steps = integer("steps", steps, minimum=1)
-    if clip_norm is not None:
-        clip_norm = real("clip_norm", clip_norm, positive=True)
-    w, b = torch.broadcast_tensors(_as_tensor("w0", w0, torch.float64), _as_tensor("b0", b0, torch.float64))
+    w, b = _as_tensor("w0", w0, torch.float64), _as_tensor("b0", b0, torch.float64)
+    if isinstance(clip_norm, torch.Tensor):
+        clip_norm = _as_tensor("clip_norm", clip_norm, torch.float64)
+        if torch.isnan(clip_norm).any() or (clip_norm <= 0).any():
+            raise ValueError("clip_norm must be positive (math.inf for no clipping), "
+                             f"got {clip_norm.min().item()!r} among its values")
+        try:
+            w, b, clip_norm = torch.broadcast_tensors(w, b, clip_norm)
+        except RuntimeError:
+            raise ValueError(f"clip_norm of shape {tuple(clip_norm.shape)} does not broadcast with starts "
+                             f"of shapes {tuple(w.shape)} and {tuple(b.shape)}") from None
+    else:
+        if clip_norm is not None:
+            clip_norm = real("clip_norm", clip_norm, positive=True)
+        w, b = torch.broadcast_tensors(w, b)
     w, b = w.clone(), b.clone()
     ws, bs, losses, norms, lengths = [w.clone()], [b.clone()], [], [], []
     for _ in range(steps):
@@ -113,7 +129,9 @@ def cliff_descent(
         norm = torch.hypot(gw, gb)
         scale = torch.ones_like(norm)
         if clip_norm is not None:
-            scale = torch.where(norm > clip_norm, clip_norm / norm, scale)
+            # c times 1 / norm is what c / norm computes for a number c: a threshold
+            # rounds the same way whether it comes alone or in a tensor
+            scale = torch.where(norm > clip_norm, norm.reciprocal() * clip_norm, scale)
         w = w - lr * scale * gw
         b = b - lr * scale * gb
         losses.append(loss)

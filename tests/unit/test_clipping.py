@@ -166,6 +166,33 @@ def test_cliff_descent_matches_a_loop_with_clip_by_norm():
         gb.cliff_descent(6.0, -4.0, lr=lr, steps=1, clip_norm=0)
 
 
+
+def test_cliff_descent_runs_several_thresholds_in_one_call():
+    """A tensor of thresholds broadcast with the starts: each row is the run at its own
+    threshold (to rounding: elementwise functions may round differently by where an element
+    sits), a threshold given as a tensor rounds exactly as the same number, and inf is no
+    clipping."""
+    w0, b0 = torch.linspace(3, 9, 7, dtype=F64), torch.linspace(-6, -1, 7, dtype=F64)
+    thresholds = torch.tensor([0.1, 1.0, 10.0, math.inf], dtype=F64)
+    rows = gb.cliff_descent(w0, b0, lr=0.3, steps=60, clip_norm=thresholds[:, None])
+    assert rows.w.shape == (61, 4, 7) and rows.step.shape == (60, 4, 7)
+    fields = ("w", "b", "loss", "grad_norm", "step")
+    for i, c in enumerate(thresholds.tolist()):
+        alone = gb.cliff_descent(w0, b0, lr=0.3, steps=60, clip_norm=None if c == math.inf else c)
+        for f in fields:
+            torch.testing.assert_close(getattr(rows, f)[:, i], getattr(alone, f), rtol=1e-12, atol=0)
+        as_tensor = gb.cliff_descent(w0, b0, lr=0.3, steps=60, clip_norm=torch.tensor(c, dtype=F64))
+        assert all(torch.equal(getattr(as_tensor, f), getattr(alone, f)) for f in fields), c
+    assert rows.step[:, 0].max() <= 0.3 * 0.1 * (1 + 1e-12)
+    with pytest.raises(ValueError, match="clip_norm must be positive"):
+        gb.cliff_descent(w0, b0, lr=0.3, steps=1, clip_norm=torch.tensor([1.0, 0.0], dtype=F64)[:, None])
+    with pytest.raises(ValueError, match="clip_norm must be positive"):
+        gb.cliff_descent(w0, b0, lr=0.3, steps=1, clip_norm=torch.tensor([math.nan], dtype=F64))
+    with pytest.raises(ValueError, match=r"clip_norm of shape \(3,\) does not broadcast with starts"):
+        gb.cliff_descent(w0, b0, lr=0.3, steps=1, clip_norm=torch.ones(3, dtype=F64))
+    with pytest.raises(TypeError, match="clip_norm must be a number or a floating-point tensor"):
+        gb.cliff_descent(w0, b0, lr=0.3, steps=1, clip_norm=torch.tensor([1, 2]))
+
 def test_latch_task():
     x, y = gb.latch_task(2000, 15, noise=0.5, seed=3)
     assert x.shape == (2000, 15, 1) and y.shape == (2000, 1) and x.dtype == torch.float32
