@@ -7,7 +7,8 @@ take the loss (sigma(x_T) - target)^2. Introduced in chapter 8 (gradient clippin
   whole grids of (w, b) at once. The gradient is computed in forward mode by a
   hand-written recurrence, so a 400 x 400 map costs one pass.
 * :func:`cliff_descent` - gradient descent on that loss from many starting points at once,
-  with or without clipping by norm; returns every point visited as a :class:`CliffPath`.
+  with or without clipping by norm (several thresholds at once, a row of starts each);
+  returns every point visited as a :class:`CliffPath`.
 """
 
 from __future__ import annotations
