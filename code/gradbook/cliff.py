@@ -31,6 +31,15 @@ def _as_tensor(name: str, value, dtype: torch.dtype) -> torch.Tensor:
     return value.to(dtype)
 
 
+
+def _broadcast(**tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The tensors broadcast to one shape, or a ValueError that names them and their shapes."""
+    try:
+        return torch.broadcast_tensors(*tensors.values())
+    except RuntimeError:
+        shapes = ", ".join(f"{name} {tuple(t.shape)}" for name, t in tensors.items())
+        raise ValueError(f"the shapes of {shapes} do not broadcast to one shape") from None
+
 def cliff_loss_and_grad(
     w, b, *, steps: int = 50, x0: float = 0.5, target: float = 0.7, dtype: torch.dtype = torch.float64
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -114,15 +123,11 @@ def cliff_descent(
         if torch.isnan(clip_norm).any() or (clip_norm <= 0).any():
             raise ValueError("clip_norm must be positive (math.inf for no clipping), "
                              f"got {clip_norm.min().item()!r} among its values")
-        try:
-            w, b, clip_norm = torch.broadcast_tensors(w, b, clip_norm)
-        except RuntimeError:
-            raise ValueError(f"clip_norm of shape {tuple(clip_norm.shape)} does not broadcast with starts "
-                             f"of shapes {tuple(w.shape)} and {tuple(b.shape)}") from None
+        w, b, clip_norm = _broadcast(w0=w, b0=b, clip_norm=clip_norm)
     else:
         if clip_norm is not None:
             clip_norm = real("clip_norm", clip_norm, positive=True)
-        w, b = torch.broadcast_tensors(w, b)
+        w, b = _broadcast(w0=w, b0=b)
     w, b = w.clone(), b.clone()
     ws, bs, losses, norms, lengths = [w.clone()], [b.clone()], [], [], []
     for _ in range(steps):

@@ -188,8 +188,10 @@ def test_cliff_descent_runs_several_thresholds_in_one_call():
         gb.cliff_descent(w0, b0, lr=0.3, steps=1, clip_norm=torch.tensor([1.0, 0.0], dtype=F64)[:, None])
     with pytest.raises(ValueError, match="clip_norm must be positive"):
         gb.cliff_descent(w0, b0, lr=0.3, steps=1, clip_norm=torch.tensor([math.nan], dtype=F64))
-    with pytest.raises(ValueError, match=r"clip_norm of shape \(3,\) does not broadcast with starts"):
+    with pytest.raises(ValueError, match=r"w0 \(7,\), b0 \(7,\), clip_norm \(3,\) do not broadcast"):
         gb.cliff_descent(w0, b0, lr=0.3, steps=1, clip_norm=torch.ones(3, dtype=F64))
+    with pytest.raises(ValueError, match=r"w0 \(7,\), b0 \(3,\) do not broadcast"):
+        gb.cliff_descent(w0, b0[:3], lr=0.3, steps=1)
     with pytest.raises(TypeError, match="clip_norm must be a number or a floating-point tensor"):
         gb.cliff_descent(w0, b0, lr=0.3, steps=1, clip_norm=torch.tensor([1, 2]))
 
