@@ -9,7 +9,7 @@ place those rules are written, so every function applies the same ones:
 * :func:`seed` and :func:`generator` - one seed range for the whole package
   (:data:`MAX_SEED`) and the one place where a seed becomes a ``torch.Generator``;
 * :func:`float_dtype` and :func:`float_tensor` - the one floating-point rule: the book
-  computes in ``torch.float32`` or ``torch.float64`` (:data:`FLOAT_DTYPES`);
+  computes in ``torch.float32`` or ``torch.float64`` (:func:`_float_dtypes`);
 * :func:`module` - an ``nn.Module``.
 
 torch is imported by the helpers that need it, not with the module: the checks of plain
@@ -33,20 +33,14 @@ if TYPE_CHECKING:  # for the annotations; the helpers that need torch import it 
 #: works in one place works everywhere.
 MAX_SEED = 2**32 - 1
 
-#: The floating-point dtypes the package computes in. Half precision is left out on
-#: purpose: on a CPU many of the operations the book uses do not support it, and its
-#: range (largest value 65504) would turn every exploding-gradient demonstration into
-#: an overflow demonstration.
 def _float_dtypes() -> tuple:
+    """The floating-point dtypes the package computes in, float32 and float64. Half
+    precision is left out on purpose: on a CPU many of the operations the book uses do not
+    support it, and its range (largest value 65504) would turn every exploding-gradient
+    demonstration into an overflow demonstration."""
     import torch
 
     return (torch.float32, torch.float64)
-
-
-def __getattr__(name: str):
-    if name == "FLOAT_DTYPES":  # (torch.float32, torch.float64), without importing torch above
-        return _float_dtypes()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def one_of(name: str, value, allowed: Iterable[str]) -> str:
@@ -132,7 +126,7 @@ def generator(value, name: str = "seed", *, stream: int = 0) -> torch.Generator 
 
 
 def float_dtype(name: str, value) -> torch.dtype:
-    """Return ``value`` if it is one of :data:`FLOAT_DTYPES`."""
+    """Return ``value`` if it is one of :func:`_float_dtypes`."""
     if value not in _float_dtypes():
         raise ValueError(f"{name} must be torch.float32 or torch.float64, got {value!r}")
     return value

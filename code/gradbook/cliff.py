@@ -31,7 +31,6 @@ def _as_tensor(name: str, value, dtype: torch.dtype) -> torch.Tensor:
     return value.to(dtype)
 
 
-
 def _broadcast(**tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """The tensors broadcast to one shape, or a ValueError that names them and their shapes."""
     try:
@@ -39,6 +38,7 @@ def _broadcast(**tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
     except RuntimeError:
         shapes = ", ".join(f"{name} {tuple(t.shape)}" for name, t in tensors.items())
         raise ValueError(f"the shapes of {shapes} do not broadcast to one shape") from None
+
 
 def cliff_loss_and_grad(
     w, b, *, steps: int = 50, x0: float = 0.5, target: float = 0.7, dtype: torch.dtype = torch.float64

@@ -125,6 +125,6 @@ def test_numbers_for_people_and_the_ledger_do_not_load_torch():
             "print('torch' in sys.modules)\n"
             "from gradbook import _validate\n"
             "import torch\n"
-            "assert _validate.FLOAT_DTYPES == (torch.float32, torch.float64)\n")
+            "assert _validate._float_dtypes() == (torch.float32, torch.float64)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
